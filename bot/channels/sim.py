@@ -1,0 +1,70 @@
+"""The local simulator channel: phones in a web page, driven through the real pipeline.
+
+Sending a row means appending it to ``sim_deliveries`` in the same transaction that
+marks it sent, so a simulated phone receives every message exactly once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.clock import utcnow
+from bot.segments import split_telegram
+from bot.store import outbox as outbox_repo
+from bot.store.outbox import OutRow
+from bot.store.tables import sim_deliveries
+
+ADDRESS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class SimSender:
+    channel = "sim"
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def split(self, text: str) -> list[str]:
+        return split_telegram(text)
+
+    async def send(self, row: OutRow) -> str | None:
+        return None  # delivery happens in record_sent, atomically
+
+    async def record_sent(
+        self, conn: AsyncConnection, row: OutRow, provider_id: str | None
+    ) -> None:
+        result = await conn.execute(
+            insert(sim_deliveries)
+            .values(
+                address=row.address, text=row.text, meta=row.meta, outbox_id=row.id, at=utcnow()
+            )
+            .returning(sim_deliveries.c.id)
+        )
+        await outbox_repo.mark_sent(conn, row.id, f"sim-{result.scalar_one()}")
+
+
+async def messages_for(
+    conn: AsyncConnection, address: str, after: int, limit: int = 200
+) -> list[dict[str, object]]:
+    rows = await conn.execute(
+        select(
+            sim_deliveries.c.id, sim_deliveries.c.text, sim_deliveries.c.meta, sim_deliveries.c.at
+        )
+        .where(sim_deliveries.c.address == address, sim_deliveries.c.id > after)
+        .order_by(sim_deliveries.c.id)
+        .limit(limit)
+    )
+    return [
+        {
+            "id": r.id,
+            "text": r.text,
+            "at": r.at.isoformat(),
+            "buttons": (r.meta or {}).get("buttons", []),
+        }
+        for r in rows
+    ]

@@ -1,0 +1,156 @@
+"""One dispatcher per channel: claims due outbox rows, sends them under the channel's
+rate limits, and records the outcome.
+
+Transient failures come back later with exponential backoff (or when the provider
+said); permanent ones end the row and, where they say something about the person
+(blocked the bot, unsubscribed, not a real number), mark the contact so nothing more
+is queued for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from contextlib import suppress
+from datetime import timedelta
+
+from bot.channels.base import PermanentSendError, Sender, TransientSendError
+from bot.clock import utcnow
+from bot.config import DispatchConfig
+from bot.metrics import Metrics
+from bot.store import contacts as contacts_repo
+from bot.store import outbox as outbox_repo
+from bot.store.engine import Store
+from bot.store.outbox import COMPLIANCE_KIND, OutRow
+
+log = logging.getLogger("nightowl.dispatch")
+
+
+def backoff(attempt: int, cfg: DispatchConfig) -> float:
+    """Seconds before retry ``attempt`` (1-based), with ±20% jitter."""
+    base = min(cfg.backoff_max_seconds, cfg.backoff_base_seconds * 2 ** (attempt - 1))
+    return base * random.uniform(0.8, 1.2)
+
+
+class Dispatcher:
+    def __init__(self, store: Store, sender: Sender, cfg: DispatchConfig, metrics: Metrics) -> None:
+        self.store = store
+        self.sender = sender
+        self.cfg = cfg
+        self.metrics = metrics
+        self.channel = sender.channel
+        self.wakeup = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slot_freed = asyncio.Event()
+
+    def notify(self) -> None:
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        lease = timedelta(seconds=self.cfg.lease_seconds)
+        try:
+            while True:
+                free = self.cfg.concurrency - len(self._in_flight)
+                if free <= 0:
+                    self._slot_freed.clear()
+                    await self._slot_freed.wait()
+                    continue
+                self.wakeup.clear()
+                async with self.store.tx() as conn:
+                    rows = await outbox_repo.claim(conn, self.channel, free, lease)
+                for row in rows:
+                    task = asyncio.create_task(self._deliver(row))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._done)
+                if not rows:
+                    await self._idle()
+        finally:
+            for task in self._in_flight:
+                task.cancel()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._slot_freed.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery task crashed", extra={"error": type(task.exception()).__name__})
+
+    async def _idle(self) -> None:
+        # Sleep until told there is work, or the next poll (for retries coming due and
+        # rows written by other processes).
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.wakeup.wait(), timeout=self.cfg.poll_seconds)
+
+    async def _deliver(self, row: OutRow) -> None:
+        skip = self._skip_reason(row)
+        if skip:
+            await self._close(row, "skipped", skip)
+            return
+        try:
+            provider_id = await self.sender.send(row)
+        except TransientSendError as exc:
+            await self._retry(row, exc)
+            return
+        except PermanentSendError as exc:
+            await self._fail(row, exc)
+            return
+        except Exception as exc:  # a bug or an unexpected library error: retry, loudly
+            log.exception("unexpected send error", extra={"outbox_id": row.id})
+            await self._retry(row, TransientSendError(f"{self.channel}:{type(exc).__name__}"))
+            return
+        async with self.store.tx() as conn:
+            await self.sender.record_sent(conn, row, provider_id)
+        self.metrics.outbound.labels(self.channel, "sent").inc()
+        self.metrics.dispatch_latency.labels(self.channel).observe(
+            (utcnow() - row.created_at).total_seconds()
+        )
+        log.info(
+            "sent",
+            extra={"outbox_id": row.id, "contact_id": row.contact_id, "channel": self.channel},
+        )
+
+    def _skip_reason(self, row: OutRow) -> str | None:
+        if row.expires_at is not None and utcnow() > row.expires_at:
+            return "expired"
+        if row.contact_unreachable:
+            return "unreachable"
+        if row.contact_opted_out and row.kind != COMPLIANCE_KIND:
+            return "opted_out"
+        return None
+
+    async def _close(self, row: OutRow, status: str, reason: str) -> None:
+        async with self.store.tx() as conn:
+            await outbox_repo.close(conn, row.id, status, reason)
+        self.metrics.outbound.labels(self.channel, status).inc()
+        log.info(status, extra={"outbox_id": row.id, "reason": reason, "channel": self.channel})
+
+    async def _retry(self, row: OutRow, exc: TransientSendError) -> None:
+        if row.attempts >= self.cfg.max_attempts:
+            await self._close(row, "failed", exc.reason)
+            return
+        delay = exc.retry_after if exc.retry_after is not None else backoff(row.attempts, self.cfg)
+        async with self.store.tx() as conn:
+            await outbox_repo.retry_later(conn, row.id, delay, exc.reason)
+        self.metrics.outbound.labels(self.channel, "retry").inc()
+        log.warning(
+            "send will be retried",
+            extra={
+                "outbox_id": row.id,
+                "reason": exc.reason,
+                "attempt": row.attempts,
+                "retry_in": round(delay, 2),
+            },
+        )
+
+    async def _fail(self, row: OutRow, exc: PermanentSendError) -> None:
+        async with self.store.tx() as conn:
+            await outbox_repo.close(conn, row.id, "failed", exc.reason)
+            if exc.contact_state == "opted_out":
+                await contacts_repo.set_flags(conn, row.contact_id, opted_out=True)
+            elif exc.contact_state == "unreachable":
+                await contacts_repo.set_flags(conn, row.contact_id, unreachable=True)
+        self.metrics.outbound.labels(self.channel, "failed").inc()
+        log.warning(
+            "send failed for good",
+            extra={"outbox_id": row.id, "contact_id": row.contact_id, "reason": exc.reason},
+        )

@@ -1,0 +1,103 @@
+"""Contacts: one person on one channel address. Addresses never leave this module's
+callers except to the channel that delivers to them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.clock import utcnow
+from bot.store.sql import insert_ignore
+from bot.store.tables import contacts
+
+# No 0/O, 1/I/L: refs get read aloud and typed on small keyboards.
+_REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_ref() -> str:
+    return "".join(secrets.choice(_REF_ALPHABET) for _ in range(6))
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    channel: str
+    address: str
+    ref: str
+    opted_out: bool
+    unreachable: bool
+    timezone: str | None
+
+    @property
+    def reachable(self) -> bool:
+        return not (self.opted_out or self.unreachable)
+
+
+def _row_to_contact(row: object) -> Contact:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Contact(
+        id=m["id"],
+        channel=m["channel"],
+        address=m["address"],
+        ref=m["ref"],
+        opted_out=m["opted_out"],
+        unreachable=m["unreachable"],
+        timezone=m["timezone"],
+    )
+
+
+async def get(conn: AsyncConnection, contact_id: int) -> Contact | None:
+    row = (await conn.execute(select(contacts).where(contacts.c.id == contact_id))).first()
+    return _row_to_contact(row) if row else None
+
+
+async def find(conn: AsyncConnection, channel: str, address: str) -> Contact | None:
+    row = (
+        await conn.execute(
+            select(contacts).where(contacts.c.channel == channel, contacts.c.address == address)
+        )
+    ).first()
+    return _row_to_contact(row) if row else None
+
+
+async def get_or_create(conn: AsyncConnection, channel: str, address: str) -> Contact:
+    found = await find(conn, channel, address)
+    if found:
+        return found
+    now = utcnow()
+    while True:
+        await insert_ignore(
+            conn,
+            contacts,
+            {
+                "channel": channel,
+                "address": address,
+                "ref": new_ref(),
+                "opted_out": False,
+                "unreachable": False,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        # Either we inserted it, another writer did, or (rarely) the ref clashed: retry.
+        found = await find(conn, channel, address)
+        if found:
+            return found
+
+
+async def set_flags(
+    conn: AsyncConnection,
+    contact_id: int,
+    *,
+    opted_out: bool | None = None,
+    unreachable: bool | None = None,
+) -> None:
+    values: dict[str, object] = {"updated_at": utcnow()}
+    if opted_out is not None:
+        values["opted_out"] = opted_out
+    if unreachable is not None:
+        values["unreachable"] = unreachable
+    await conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))

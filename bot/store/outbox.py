@@ -1,0 +1,224 @@
+"""The durable outbox: handlers write rows, dispatchers claim, send and record them.
+
+A claim pushes ``next_attempt_at`` forward by a lease, so a row whose sender died
+mid-send becomes due again by itself (at-least-once); ``release_claims`` ends the
+leases at once when a single-writer service restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.clock import utcnow
+from bot.messages import Outbound
+from bot.segments import count_segments
+from bot.store.contacts import Contact
+from bot.store.sql import insert_ignore
+from bot.store.tables import contacts, outbox
+
+# Sent even to an opted-out contact: the confirmation of the opt-out itself.
+COMPLIANCE_KIND = "compliance"
+
+# Twilio callback statuses ranked, so a late "sent" never overwrites "delivered".
+_STATUS_RANK = {"pending": 0, "sent": 1, "delivered": 2, "failed": 3, "skipped": 3}
+
+
+@dataclass(frozen=True)
+class OutRow:
+    id: int
+    contact_id: int
+    address: str
+    kind: str
+    text: str
+    meta: dict[str, Any]
+    segments: int
+    attempts: int
+    created_at: datetime
+    expires_at: datetime | None
+    contact_opted_out: bool
+    contact_unreachable: bool
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    contact: Contact,
+    out: Outbound,
+    split: Callable[[str], list[str]],
+    *,
+    inbox_id: int | None = None,
+) -> list[int]:
+    """Write ``out`` for ``contact`` as one row per part; nothing for a contact we must
+    not or cannot reach. A repeated ``dedupe_key`` writes nothing the second time."""
+    if contact.unreachable or (contact.opted_out and out.kind != COMPLIANCE_KIND):
+        return []
+    now = utcnow()
+    ids: list[int] = []
+    for i, part in enumerate(split(out.text)):
+        key = out.dedupe_key if i == 0 or out.dedupe_key is None else f"{out.dedupe_key}#{i}"
+        new_id = await insert_ignore(
+            conn,
+            outbox,
+            {
+                "contact_id": contact.id,
+                "channel": contact.channel,
+                "kind": out.kind,
+                "priority": int(out.priority),
+                "text": part,
+                "meta": out.meta if i == 0 else {},
+                "segments": count_segments(part),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "expires_at": out.expires_at,
+                "created_at": now,
+                "updated_at": now,
+                "inbox_id": inbox_id,
+                "dedupe_key": key,
+            },
+            keys=["dedupe_key"] if key else None,
+        )
+        if new_id is not None:
+            ids.append(new_id)
+    return ids
+
+
+async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelta) -> list[OutRow]:
+    """Due rows for ``channel``, best priority first, at most one in flight per contact
+    and in order per contact (a reply may overtake that contact's bulk messages)."""
+    now = utcnow()
+    ahead = outbox.alias("ahead")
+    waits_behind = exists().where(
+        and_(
+            ahead.c.contact_id == outbox.c.contact_id,
+            ahead.c.status == "pending",
+            or_(
+                ahead.c.priority < outbox.c.priority,
+                and_(ahead.c.priority == outbox.c.priority, ahead.c.id < outbox.c.id),
+            ),
+        )
+    )
+    stmt = (
+        select(outbox, contacts.c.address, contacts.c.opted_out, contacts.c.unreachable)
+        .join(contacts, contacts.c.id == outbox.c.contact_id)
+        .where(
+            outbox.c.channel == channel,
+            outbox.c.status == "pending",
+            outbox.c.next_attempt_at <= now,
+            ~waits_behind,
+        )
+        .order_by(outbox.c.priority, outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=outbox)
+    )
+    rows = (await conn.execute(stmt)).all()
+    if not rows:
+        return []
+    ids = [r._mapping["id"] for r in rows]
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(ids))
+        .values(
+            claimed_at=now,
+            next_attempt_at=now + lease,
+            attempts=outbox.c.attempts + 1,
+            updated_at=now,
+        )
+    )
+    return [
+        OutRow(
+            id=m["id"],
+            contact_id=m["contact_id"],
+            address=m["address"],
+            kind=m["kind"],
+            text=m["text"],
+            meta=m["meta"] or {},
+            segments=m["segments"],
+            attempts=m["attempts"] + 1,
+            created_at=m["created_at"],
+            expires_at=m["expires_at"],
+            contact_opted_out=m["opted_out"],
+            contact_unreachable=m["unreachable"],
+        )
+        for m in (r._mapping for r in rows)
+    ]
+
+
+async def mark_sent(conn: AsyncConnection, row_id: int, provider_id: str | None) -> None:
+    now = utcnow()
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id)
+        .values(
+            status="sent", provider_id=provider_id, sent_at=now, claimed_at=None, updated_at=now
+        )
+    )
+
+
+async def retry_later(conn: AsyncConnection, row_id: int, delay: float, error: str) -> None:
+    now = utcnow()
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id)
+        .values(
+            next_attempt_at=now + timedelta(seconds=delay),
+            claimed_at=None,
+            error=error[:64],
+            updated_at=now,
+        )
+    )
+
+
+async def close(conn: AsyncConnection, row_id: int, status: str, error: str) -> None:
+    """End a row without sending it: ``failed`` or ``skipped``, with the reason."""
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == row_id)
+        .values(status=status, error=error[:64], claimed_at=None, updated_at=utcnow())
+    )
+
+
+async def release_claims(conn: AsyncConnection) -> int:
+    """Make every claimed row due now (only safe when no other instance is sending)."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.status == "pending", outbox.c.claimed_at.is_not(None))
+        .values(claimed_at=None, next_attempt_at=utcnow())
+    )
+    return result.rowcount
+
+
+async def apply_delivery_status(
+    conn: AsyncConnection, channel: str, provider_id: str, status: str, error: str | None
+) -> int | None:
+    """Record a provider's delivery report; returns the row's contact id, or None if the
+    provider id is unknown. Reports can arrive out of order: a status never goes back."""
+    row = (
+        await conn.execute(
+            select(outbox.c.id, outbox.c.status, outbox.c.contact_id).where(
+                outbox.c.channel == channel, outbox.c.provider_id == provider_id
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if _STATUS_RANK[status] > _STATUS_RANK.get(row.status, 0):
+        values: dict[str, object] = {"status": status, "updated_at": utcnow()}
+        if error:
+            values["error"] = error[:64]
+        await conn.execute(update(outbox).where(outbox.c.id == row.id).values(**values))
+    return int(row.contact_id)
+
+
+async def depth(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(
+        select(outbox.c.channel, func.count())
+        .where(outbox.c.status == "pending")
+        .group_by(outbox.c.channel)
+    )
+    return {channel: count for channel, count in rows}
