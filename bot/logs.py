@@ -15,8 +15,23 @@ from typing import Any
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
 
-# Libraries that log URLs (with the bot token in them) or request bodies at INFO.
-_QUIET = ("httpx", "httpcore", "telegram", "twilio", "aiohttp", "apscheduler", "uvicorn.access")
+# Libraries that log URLs (with the bot token in them), request bodies or SQL parameters.
+_QUIET = (
+    "httpx",
+    "httpcore",
+    "telegram",
+    "twilio",
+    "aiohttp",
+    "aiosqlite",
+    "asyncio",
+    "apscheduler",
+    "uvicorn.access",
+)
+
+
+def quiet_libraries() -> None:
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _exception_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -57,5 +72,4 @@ def configure(level: str = "INFO", json_lines: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_libraries()
