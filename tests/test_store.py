@@ -1,0 +1,185 @@
+"""The store on SQLite, and on PostgreSQL when NIGHTOWL_TEST_POSTGRES_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, update
+
+from bot.clock import utcnow
+from bot.messages import Channel, InboundMessage, Outbound, Priority
+from bot.store import contacts as contacts_repo
+from bot.store import inbox as inbox_repo
+from bot.store import outbox as outbox_repo
+from bot.store.contacts import Contact
+from bot.store.engine import Store
+from bot.store.migrate import upgrade
+from bot.store.tables import metadata, outbox
+from tests.conftest import reset_database
+
+LEASE = timedelta(seconds=30)
+
+
+def one_part(text: str) -> list[str]:
+    return [text]
+
+
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    store = Store(db_url)
+    if not store.is_sqlite:
+        await reset_database(store)
+    await upgrade(store)
+    yield store
+    await store.close()
+
+
+async def contact(store: Store, address: str, channel: str = "sim") -> Contact:
+    async with store.tx() as conn:
+        return await contacts_repo.get_or_create(conn, channel, address)
+
+
+def inbound(address: str, provider_id: str, text: str = "hi") -> InboundMessage:
+    return InboundMessage(channel=Channel.SIM, address=address, provider_id=provider_id, text=text)
+
+
+async def test_migrations_match_the_tables(store: Store) -> None:
+    async with store.read() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+    assert diff == []
+
+
+async def test_inbox_deduplicates_on_provider_id(store: Store) -> None:
+    async with store.tx() as conn:
+        first = await inbox_repo.record(conn, inbound("a", "p1"))
+        again = await inbox_repo.record(conn, inbound("a", "p1", "different text"))
+        other = await inbox_repo.record(conn, inbound("a", "p2"))
+    assert first is not None and other is not None
+    assert again is None
+
+
+async def test_inbox_is_processed_in_order_per_sender(store: Store) -> None:
+    async with store.tx() as conn:
+        ids = [await inbox_repo.record(conn, inbound(addr, f"m{i}")) for i, addr in enumerate("abab")]
+    async with store.tx() as conn:
+        first = await inbox_repo.claim_next(conn)
+        assert first is not None and first.id == ids[0]
+        # Still pending: a's next message must wait, b's first may go.
+        second = await inbox_repo.claim_next(conn)
+        assert second is not None and second.id == ids[0]
+        await inbox_repo.finish(conn, first.id)
+        nxt = await inbox_repo.claim_next(conn)
+        assert nxt is not None and nxt.id == ids[1]
+
+
+async def test_contacts_are_created_once_with_a_ref(store: Store) -> None:
+    a = await contact(store, "+447700900001", "sms")
+    again = await contact(store, "+447700900001", "sms")
+    assert a.id == again.id and len(a.ref) == 6
+    b = await contact(store, "+447700900001", "telegram")
+    assert b.id != a.id and b.ref != a.ref
+
+
+async def test_outbox_claims_by_priority_one_per_contact_and_in_order(store: Store) -> None:
+    alice, bob = await contact(store, "alice"), await contact(store, "bob")
+    async with store.tx() as conn:
+        bulk = await outbox_repo.enqueue(conn, alice, Outbound("notice", priority=Priority.BULK), one_part)
+        first = await outbox_repo.enqueue(conn, alice, Outbound("reply 1"), one_part)
+        second = await outbox_repo.enqueue(conn, alice, Outbound("reply 2"), one_part)
+        bobs = await outbox_repo.enqueue(conn, bob, Outbound("bob reply"), one_part)
+    async with store.tx() as conn:
+        claimed = await outbox_repo.claim(conn, "sim", 10, LEASE)
+    assert [r.id for r in claimed] == [first[0], bobs[0]]
+    async with store.tx() as conn:
+        assert await outbox_repo.claim(conn, "sim", 10, LEASE) == []  # alice's reply 1 in flight
+        await outbox_repo.mark_sent(conn, first[0], "p")
+        nxt = await outbox_repo.claim(conn, "sim", 10, LEASE)
+        assert [r.id for r in nxt] == [second[0]]
+        await outbox_repo.mark_sent(conn, second[0], "p")
+        last = await outbox_repo.claim(conn, "sim", 10, LEASE)
+        assert [r.id for r in last] == [bulk[0]]
+
+
+async def test_nothing_is_queued_for_opted_out_or_unreachable_contacts(store: Store) -> None:
+    c = await contact(store, "carol")
+    async with store.tx() as conn:
+        await contacts_repo.set_flags(conn, c.id, opted_out=True)
+        opted_out = await contacts_repo.get(conn, c.id)
+        assert opted_out is not None
+        assert await outbox_repo.enqueue(conn, opted_out, Outbound("hello"), one_part) == []
+        confirm = await outbox_repo.enqueue(
+            conn, opted_out, Outbound("bye", kind=outbox_repo.COMPLIANCE_KIND), one_part
+        )
+        assert len(confirm) == 1
+        await contacts_repo.set_flags(conn, c.id, opted_out=False, unreachable=True)
+        gone = await contacts_repo.get(conn, c.id)
+        assert gone is not None
+        assert await outbox_repo.enqueue(
+            conn, gone, Outbound("x", kind=outbox_repo.COMPLIANCE_KIND), one_part
+        ) == []
+
+
+async def test_dedupe_key_writes_once(store: Store) -> None:
+    d = await contact(store, "dave")
+    async with store.tx() as conn:
+        once = await outbox_repo.enqueue(conn, d, Outbound("r", dedupe_key="appt:1:24h"), one_part)
+        twice = await outbox_repo.enqueue(conn, d, Outbound("r", dedupe_key="appt:1:24h"), one_part)
+    assert len(once) == 1 and twice == []
+
+
+async def test_a_dead_senders_lease_expires_and_release_claims_frees_it(store: Store) -> None:
+    e = await contact(store, "erin")
+    async with store.tx() as conn:
+        [row_id] = await outbox_repo.enqueue(conn, e, Outbound("r"), one_part)
+        [claimed] = await outbox_repo.claim(conn, "sim", 5, LEASE)
+        assert claimed.id == row_id and claimed.attempts == 1
+        assert await outbox_repo.claim(conn, "sim", 5, LEASE) == []
+        assert await outbox_repo.release_claims(conn) == 1
+        [again] = await outbox_repo.claim(conn, "sim", 5, LEASE)
+        assert again.id == row_id and again.attempts == 2
+        # An expired lease comes due by itself.
+        await conn.execute(
+            update(outbox).where(outbox.c.id == row_id).values(next_attempt_at=utcnow() - LEASE)
+        )
+        [expired] = await outbox_repo.claim(conn, "sim", 5, LEASE)
+        assert expired.id == row_id
+
+
+async def test_delivery_status_never_goes_backwards(store: Store) -> None:
+    f = await contact(store, "+447700900002", "sms")
+    async with store.tx() as conn:
+        [row_id] = await outbox_repo.enqueue(conn, f, Outbound("r"), one_part)
+        await outbox_repo.mark_sent(conn, row_id, "SM1")
+        assert await outbox_repo.apply_delivery_status(conn, "sms", "SM1", "delivered", None) == f.id
+        await outbox_repo.apply_delivery_status(conn, "sms", "SM1", "sent", None)
+        status = (await conn.execute(select(outbox.c.status).where(outbox.c.id == row_id))).scalar_one()
+        assert status == "delivered"
+        assert await outbox_repo.apply_delivery_status(conn, "sms", "SM-unknown", "sent", None) is None
+
+
+async def test_concurrent_claims_never_hand_out_a_row_twice(store: Store) -> None:
+    people = [await contact(store, f"p{i}") for i in range(60)]
+    async with store.tx() as conn:
+        for p in people:
+            await outbox_repo.enqueue(conn, p, Outbound("r"), one_part)
+
+    async def claimer() -> list[int]:
+        got: list[int] = []
+        while True:
+            async with store.tx() as conn:
+                rows = await outbox_repo.claim(conn, "sim", 7, LEASE)
+            if not rows:
+                return got
+            got.extend(r.id for r in rows)
+
+    results = await asyncio.gather(*(claimer() for _ in range(4)))
+    everything = [i for r in results for i in r]
+    assert len(everything) == 60
+    assert len(set(everything)) == 60
