@@ -13,7 +13,12 @@ import sys
 import traceback
 from typing import Any
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName", "color_message"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 # Libraries that log URLs (with the bot token in them), request bodies or SQL parameters.
 _QUIET = (

@@ -1,9 +1,11 @@
 """Rate limits we enforce ourselves, before a provider has to refuse us.
 
-``SlidingWindow`` allows at most N sends in any window; a send counts from when it
-starts until the window after it *finishes*, so network delay can never squeeze N+1
-arrivals into one of the provider's windows. ``Pacer`` spaces weighted sends (SMS
-segments) evenly. Both can be paused when a provider asks us to back off.
+``SlidingWindow`` allows at most N units (messages, or SMS segments) in any window.
+A send counts from when it starts until a window after it *finishes*, so network delay
+can never squeeze more than N arrivals into one of the provider's windows. A single
+send heavier than N (a 3-segment SMS at 1 segment per second) goes alone and holds the
+window for as long as its weight needs. It can be paused when a provider asks us to
+back off.
 """
 
 from __future__ import annotations
@@ -11,62 +13,56 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 
-class _Pausable:
-    def __init__(self) -> None:
+class SlidingWindow:
+    def __init__(self, per_second: float) -> None:
+        self.capacity = max(1, math.floor(per_second))
+        self.window = self.capacity / per_second
+        self._recent: list[tuple[float, int]] = []  # (leaves the window at, weight)
+        self._in_flight = 0
         self._paused_until = 0.0
+        self._lock = asyncio.Lock()
+        self._freed = asyncio.Event()
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
-    async def _wait_pause(self) -> None:
-        delay = self._paused_until - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-class SlidingWindow(_Pausable):
-    def __init__(self, per_second: float) -> None:
-        super().__init__()
-        self.max_events = max(1, math.floor(per_second))
-        self.window = self.max_events / per_second
-        self._ends: deque[float] = deque()  # finish times of recent sends
-        self._in_flight = 0
-        self._lock = asyncio.Lock()
-        self._freed = asyncio.Event()
-
-    def _prune(self, now: float) -> None:
-        while self._ends and now - self._ends[0] >= self.window:
-            self._ends.popleft()
+    def _used(self, now: float) -> int:
+        self._recent = [(until, w) for until, w in self._recent if until > now]
+        return sum(w for _, w in self._recent) + self._in_flight
 
     def idle(self) -> bool:
-        self._prune(time.monotonic())
-        return not self._ends and not self._in_flight
+        return self._used(time.monotonic()) == 0
+
+    async def _wait_turn(self, weight: int) -> None:
+        while True:
+            now = time.monotonic()
+            if self._paused_until > now:
+                await asyncio.sleep(self._paused_until - now)
+                continue
+            used = self._used(now)
+            if used == 0 or used + weight <= self.capacity:
+                return
+            if self._recent:
+                await asyncio.sleep(min(until for until, _ in self._recent) - now)
+            else:  # everything is in flight: wait for a send to finish
+                self._freed.clear()
+                await self._freed.wait()
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, weight: int = 1) -> AsyncIterator[None]:
         async with self._lock:  # first come, first served
-            while True:
-                await self._wait_pause()
-                now = time.monotonic()
-                self._prune(now)
-                if len(self._ends) + self._in_flight < self.max_events:
-                    break
-                if self._ends:
-                    await asyncio.sleep(self.window - (now - self._ends[0]))
-                else:  # all slots are in flight: wait for one to finish
-                    self._freed.clear()
-                    await self._freed.wait()
-            self._in_flight += 1
+            await self._wait_turn(weight)
+            self._in_flight += weight
         try:
             yield
         finally:
-            self._in_flight -= 1
-            self._ends.append(time.monotonic())
+            self._in_flight -= weight
+            hold = self.window * max(1.0, weight / self.capacity)
+            self._recent.append((time.monotonic() + hold, weight))
             self._freed.set()
 
 
@@ -88,22 +84,3 @@ class KeyedSlidingWindow:
         finally:
             if len(self._windows) > 1024:
                 self._windows = {k: w for k, w in self._windows.items() if not w.idle()}
-
-
-class Pacer(_Pausable):
-    """Sends ``weight`` units at ``per_second`` on average, spaced evenly."""
-
-    def __init__(self, per_second: float) -> None:
-        super().__init__()
-        self.per_second = per_second
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self, weight: int = 1) -> None:
-        async with self._lock:
-            await self._wait_pause()
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + weight / self.per_second
-        if start > now:
-            await asyncio.sleep(start - now)

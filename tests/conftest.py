@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from bot.app import create_app
 from bot.config import Settings
@@ -33,7 +33,11 @@ def make_settings(tmp_path: Path, db_url: str | None = None, **sections: Any) ->
     """Settings for a test: its own SQLite file, the simulator on, fast retries."""
     data: dict[str, Any] = {
         "database": {"url": db_url or f"sqlite+aiosqlite:///{tmp_path / 'nightowl.db'}"},
-        "dispatch": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.5, "poll_seconds": 0.05},
+        "dispatch": {
+            "backoff_base_seconds": 0.05,
+            "backoff_max_seconds": 0.5,
+            "poll_seconds": 0.05,
+        },
         "log": {"level": "DEBUG"},
     }
     for name, values in sections.items():
@@ -84,7 +88,9 @@ class SimPhone:
         self.received: list[str] = []
 
     async def send(self, text: str) -> int:
-        response = await self.client.post("/sim/api/send", json={"from": self.address, "text": text})
+        response = await self.client.post(
+            "/sim/api/send", json={"from": self.address, "text": text}
+        )
         assert response.status_code == 202, response.text
         return int(response.json()["id"])
 
@@ -151,3 +157,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if not POSTGRES_URL:
         pytest.skip("NIGHTOWL_TEST_POSTGRES_URL not set")
     return POSTGRES_URL
+
+
+async def count_rows(service: Service, table: Any, *where: Any) -> int:
+    """How many rows of ``table`` match ``where``: for 'nothing was stored' assertions."""
+    async with service.store.read() as conn:
+        result = await conn.execute(select(func.count()).select_from(table).where(*where))
+        return int(result.scalar_one())

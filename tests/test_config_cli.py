@@ -23,8 +23,14 @@ def write(tmp_path: Path, body: str) -> Path:
         ("[telegram]\ntokn = 'x'\n", "telegram.tokn: unknown key"),
         ("[server]\nport = 'eighty'\n", "server.port: Input should be a valid integer"),
         ("[server\n", "not valid TOML"),
-        ("[telegram]\ntoken = '1:abc'\n", "telegram.token is set for webhook mode but telegram.webhook_secret is not"),
-        ("[sms]\nauth_token = 'x'\n", "SMS is half configured: sms.account_sid, sms.from_number missing"),
+        (
+            "[telegram]\ntoken = '1:abc'\n",
+            "telegram.token is set for webhook mode but telegram.webhook_secret is not",
+        ),
+        (
+            "[sms]\nauth_token = 'x'\n",
+            "SMS is half configured: sms.account_sid, sms.from_number missing",
+        ),
         ("timezone = 'Mars/Olympus'\n", "timezone: unknown time zone 'Mars/Olympus'"),
         ("[roles]\ncoordinators = ['12345']\n", "should look like telegram:123"),
         ("[roles]\non_call = ['sim:x']\n", "every on_call entry must also be in coordinators"),
@@ -43,7 +49,9 @@ def test_bad_config_exits_2_with_one_line(
 
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--config", str(tmp_path / "nope.toml")]) == 2
-    assert capsys.readouterr().err.strip() == f"config error: file not found: {tmp_path / 'nope.toml'}"
+    assert (
+        capsys.readouterr().err.strip() == f"config error: file not found: {tmp_path / 'nope.toml'}"
+    )
 
 
 def test_check_config_masks_secrets_and_env_overrides_file(
@@ -70,7 +78,9 @@ def test_check_config_masks_secrets_and_env_overrides_file(
     assert settings.telegram.token.get_secret_value() == "999:env-token"
 
 
-def test_defaults_need_no_file_and_say_why_channels_are_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_need_no_file_and_say_why_channels_are_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = load_settings(None)
     status = settings.channel_status()

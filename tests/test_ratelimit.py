@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.ratelimit import KeyedSlidingWindow, Pacer, SlidingWindow
+from bot.ratelimit import KeyedSlidingWindow, SlidingWindow
 
 
 def max_in_window(intervals: list[tuple[float, float]], window: float) -> int:
@@ -14,7 +14,7 @@ def max_in_window(intervals: list[tuple[float, float]], window: float) -> int:
     best = 0
     j = 0
     for i, start in enumerate(starts):
-        while starts[i] - starts[j] >= window:
+        while start - starts[j] >= window:
             j += 1
         best = max(best, i - j + 1)
     return best
@@ -58,10 +58,25 @@ async def test_keyed_windows_are_independent() -> None:
     assert time.monotonic() - began >= 0.99  # the same chat waits its second
 
 
-async def test_pacer_spaces_weighted_sends() -> None:
-    pacer = Pacer(per_second=10)
+async def test_weighted_sends_share_the_window() -> None:
+    limiter = SlidingWindow(per_second=4)
+    finished: list[float] = []
     began = time.monotonic()
-    for weight in (1, 3, 1):
-        await pacer.wait(weight)
-    # The third send starts after 1 + 3 units at 10 per second.
-    assert 0.39 <= time.monotonic() - began < 0.6
+    for weight in (2, 2, 2):
+        async with limiter.slot(weight):
+            pass
+        finished.append(time.monotonic() - began)
+    # Two 2-unit sends fit one window of 4; the third waits for the first to leave it.
+    assert finished[1] < 0.2
+    assert finished[2] >= 0.99
+
+
+async def test_a_send_heavier_than_the_window_goes_alone_and_holds_it_longer() -> None:
+    limiter = SlidingWindow(per_second=2)
+    began = time.monotonic()
+    async with limiter.slot(4):  # twice the capacity: allowed alone
+        pass
+    assert time.monotonic() - began < 0.2
+    async with limiter.slot(1):
+        pass
+    assert time.monotonic() - began >= 1.99  # 4 units at 2 per second

@@ -17,7 +17,9 @@ STARTED = texts.render("compliance.started")
 HELP = texts.render("compliance.help")
 
 
-@pytest.mark.parametrize("word", ["stop", " Stop ", "STOP", "stop!", "unsubscribe", "End", "quit", "optout"])
+@pytest.mark.parametrize(
+    "word", ["stop", " Stop ", "STOP", "stop!", "unsubscribe", "End", "quit", "optout"]
+)
 async def test_stop_family_opts_out_and_nothing_else_is_sent(
     sim_service: tuple[httpx.AsyncClient, Service], word: str
 ) -> None:
@@ -31,7 +33,9 @@ async def test_stop_family_opts_out_and_nothing_else_is_sent(
     assert got == [STOPPED, HELP]
 
 
-async def test_stop_please_is_not_an_opt_out(sim_service: tuple[httpx.AsyncClient, Service]) -> None:
+async def test_stop_please_is_not_an_opt_out(
+    sim_service: tuple[httpx.AsyncClient, Service],
+) -> None:
     client, _ = sim_service
     phone = SimPhone(client, "texter2")
     await phone.send("STOP please")

@@ -67,7 +67,9 @@ async def test_inbox_deduplicates_on_provider_id(store: Store) -> None:
 
 async def test_inbox_is_processed_in_order_per_sender(store: Store) -> None:
     async with store.tx() as conn:
-        ids = [await inbox_repo.record(conn, inbound(addr, f"m{i}")) for i, addr in enumerate("abab")]
+        ids = [
+            await inbox_repo.record(conn, inbound(addr, f"m{i}")) for i, addr in enumerate("abab")
+        ]
     async with store.tx() as conn:
         first = await inbox_repo.claim_next(conn)
         assert first is not None and first.id == ids[0]
@@ -90,7 +92,9 @@ async def test_contacts_are_created_once_with_a_ref(store: Store) -> None:
 async def test_outbox_claims_by_priority_one_per_contact_and_in_order(store: Store) -> None:
     alice, bob = await contact(store, "alice"), await contact(store, "bob")
     async with store.tx() as conn:
-        bulk = await outbox_repo.enqueue(conn, alice, Outbound("notice", priority=Priority.BULK), one_part)
+        bulk = await outbox_repo.enqueue(
+            conn, alice, Outbound("notice", priority=Priority.BULK), one_part
+        )
         first = await outbox_repo.enqueue(conn, alice, Outbound("reply 1"), one_part)
         second = await outbox_repo.enqueue(conn, alice, Outbound("reply 2"), one_part)
         bobs = await outbox_repo.enqueue(conn, bob, Outbound("bob reply"), one_part)
@@ -121,9 +125,12 @@ async def test_nothing_is_queued_for_opted_out_or_unreachable_contacts(store: St
         await contacts_repo.set_flags(conn, c.id, opted_out=False, unreachable=True)
         gone = await contacts_repo.get(conn, c.id)
         assert gone is not None
-        assert await outbox_repo.enqueue(
-            conn, gone, Outbound("x", kind=outbox_repo.COMPLIANCE_KIND), one_part
-        ) == []
+        assert (
+            await outbox_repo.enqueue(
+                conn, gone, Outbound("x", kind=outbox_repo.COMPLIANCE_KIND), one_part
+            )
+            == []
+        )
 
 
 async def test_dedupe_key_writes_once(store: Store) -> None:
@@ -157,11 +164,17 @@ async def test_delivery_status_never_goes_backwards(store: Store) -> None:
     async with store.tx() as conn:
         [row_id] = await outbox_repo.enqueue(conn, f, Outbound("r"), one_part)
         await outbox_repo.mark_sent(conn, row_id, "SM1")
-        assert await outbox_repo.apply_delivery_status(conn, "sms", "SM1", "delivered", None) == f.id
+        assert (
+            await outbox_repo.apply_delivery_status(conn, "sms", "SM1", "delivered", None) == f.id
+        )
         await outbox_repo.apply_delivery_status(conn, "sms", "SM1", "sent", None)
-        status = (await conn.execute(select(outbox.c.status).where(outbox.c.id == row_id))).scalar_one()
+        status = (
+            await conn.execute(select(outbox.c.status).where(outbox.c.id == row_id))
+        ).scalar_one()
         assert status == "delivered"
-        assert await outbox_repo.apply_delivery_status(conn, "sms", "SM-unknown", "sent", None) is None
+        assert (
+            await outbox_repo.apply_delivery_status(conn, "sms", "SM-unknown", "sent", None) is None
+        )
 
 
 async def test_concurrent_claims_never_hand_out_a_row_twice(store: Store) -> None:

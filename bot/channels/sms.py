@@ -13,7 +13,7 @@ from twilio.rest import Client
 
 from bot.config import Settings
 from bot.messages import Channel, InboundMessage
-from bot.ratelimit import Pacer
+from bot.ratelimit import SlidingWindow
 from bot.segments import split_sms
 from bot.store.outbox import OutRow
 
@@ -81,7 +81,7 @@ class SmsSender(RecordsSent):
         assert cfg.account_sid and cfg.auth_token and cfg.from_number
         self.cfg = cfg
         self.status_callback = settings.server.public_url.rstrip("/") + STATUS_PATH
-        self.pacer = Pacer(cfg.segments_per_second)
+        self.per_sender = SlidingWindow(cfg.segments_per_second)
         self.http: AsyncTwilioHttpClient | None = None
         self.client: Client | None = None
 
@@ -103,20 +103,20 @@ class SmsSender(RecordsSent):
 
     async def send(self, row: OutRow) -> str | None:
         assert self.client is not None
-        await self.pacer.wait(row.segments)
         try:
-            message = await self.client.messages.create_async(
-                to=row.address,
-                from_=self.cfg.from_number,
-                body=row.text,
-                status_callback=self.status_callback,
-                validity_period=self.cfg.validity_period_seconds,
-            )
+            async with self.per_sender.slot(row.segments):
+                message = await self.client.messages.create_async(
+                    to=row.address,
+                    from_=self.cfg.from_number,
+                    body=row.text,
+                    status_callback=self.status_callback,
+                    validity_period=self.cfg.validity_period_seconds,
+                )
         except TwilioRestException as exc:
             code = int(exc.code or 0)
             if exc.status == 429 or exc.status >= 500:
                 if exc.status == 429:
-                    self.pacer.pause(1.0)
+                    self.per_sender.pause(1.0)
                 raise TransientSendError(f"twilio:{exc.status}:{code}") from None
             if code in OPTED_OUT_CODES:
                 raise PermanentSendError(f"twilio:{code}", "opted_out") from None

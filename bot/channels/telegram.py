@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings, TelegramConfig
 from bot.messages import Channel, InboundKind, InboundMessage
@@ -100,7 +102,10 @@ def _markup(meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
     )
 
 
-def _seconds(value: int | timedelta) -> float:
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -140,7 +145,7 @@ class TelegramSender(RecordsSent):
                     chat_id=int(row.address), text=row.text, reply_markup=_markup(row.meta)
                 )
         except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
+            seconds = _retry_after_seconds(exc)
             self.overall.pause(seconds)  # Telegram asks the whole bot to wait
             raise TransientSendError("telegram:429", retry_after=seconds) from None
         except Forbidden:
