@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -164,3 +165,11 @@ async def count_rows(service: Service, table: Any, *where: Any) -> int:
     async with service.store.read() as conn:
         result = await conn.execute(select(func.count()).select_from(table).where(*where))
         return int(result.scalar_one())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Whatever the tests did, no log line of the run may hold a phone number."""
+    leaked = [line for line in LOG_CAPTURE.lines if re.search(r"\+\d{10,15}", line)]
+    if leaked:
+        print(f"\n{len(leaked)} log line(s) contain a phone number, e.g.: {leaked[0][:200]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
