@@ -57,8 +57,12 @@ class Dispatcher:
                     await self._slot_freed.wait()
                     continue
                 self.wakeup.clear()
-                async with self.store.tx() as conn:
-                    rows = await outbox_repo.claim(conn, self.channel, free, lease)
+                try:
+                    async with self.store.tx() as conn:
+                        rows = await outbox_repo.claim(conn, self.channel, free, lease)
+                except Exception:  # the database is briefly unavailable: try again soon
+                    log.exception("claiming sends failed", extra={"channel": self.channel})
+                    rows = []
                 for row in rows:
                     task = asyncio.create_task(self._deliver(row))
                     self._in_flight.add(task)

@@ -2,7 +2,9 @@
 
 1. Compliance words (STOP family, START, HELP) first, always.
 2. Nothing else is answered for someone who has opted out.
-3. Everything else: for now an acknowledgement that says what we understood.
+3. Commands (reminders, prompts, journal, broadcasts) are answered directly.
+4. A reply to a recent daily prompt goes to the journal.
+5. Everything else: for now an acknowledgement that says what we understood.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from bot.messages import Outbound
 from bot.segments import count_segments
 from content import texts
-from handlers import compliance
+from handlers import compliance, scheduling
 from handlers.turn import Turn
 
 # The acknowledgement quotes the message, shortened until the reply fits two SMS.
@@ -34,6 +36,10 @@ async def route(turn: Turn) -> list[Outbound]:
         return answered
     if turn.contact.opted_out:
         return []
+    for step in (scheduling.handle_command, scheduling.handle_journal_reply):
+        answer = await step(turn)
+        if answer is not None:
+            return answer
     msg = turn.message
     if msg.kind in ("unsupported", "location") or not msg.text.strip():
         return [Outbound(texts.render("general.not_text"))]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -14,7 +14,6 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings, TelegramConfig
 from bot.messages import Channel, InboundKind, InboundMessage
@@ -25,6 +24,10 @@ from bot.store.outbox import OutRow
 from .base import PermanentSendError, RecordsSent, TransientSendError
 
 log = logging.getLogger("nightowl.telegram")
+
+# Opt in to what PTB 23 will do anyway (durations as timedelta) instead of a warning
+# on every RetryAfter. PTB reads this when it builds such a value.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -103,9 +106,7 @@ def _markup(meta: dict[str, Any]) -> InlineKeyboardMarkup | None:
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
+    value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

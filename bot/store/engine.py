@@ -2,13 +2,15 @@
 
 SQLite runs with WAL (readers never block the writer), foreign keys on, a busy timeout,
 ``synchronous=FULL`` (an acknowledged message survives power loss, not just a crash)
-and ``BEGIN IMMEDIATE`` for writes, so two writers queue on the busy timeout instead of
-failing with "database is locked" when a read transaction tries to upgrade.
+and ``BEGIN IMMEDIATE`` for writes. Within the process, write transactions take turns
+on an asyncio lock (SQLite has one writer anyway): waiting there costs nothing, while
+SQLite's own busy handler sleeps in growing steps and fails after the timeout.
 PostgreSQL needs none of this.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -57,13 +59,19 @@ class Store:
             _prepare_sqlite_file(url)
         # hide_parameters: a database error must never carry message text into a log.
         self.engine = create_async_engine(url, hide_parameters=True)
+        self._writer: asyncio.Lock | None = None
         if self.is_sqlite:
             _sqlite_tuning(self.engine, busy_timeout_ms)
+            self._writer = asyncio.Lock()
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed on success, rolled back on error."""
-        async with self.engine.begin() as conn:
+        """A write transaction: committed on success, rolled back on error. Do not nest."""
+        if self._writer is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._writer, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager

@@ -72,7 +72,7 @@ def _blocked() -> ApiError:
 class UploadedFile:
     """One file part of a multipart request."""
 
-    field: str
+    form_field: str
     filename: str | None
     content_type: str | None
     content: bytes = field(repr=False)
@@ -117,7 +117,16 @@ class _Failure:
         )
 
 
-Handler = Callable[[JSON, dict[str, UploadedFile]], Awaitable[Any]]
+@dataclass(frozen=True)
+class _Call:
+    """One decoded Bot API request, as handed to a method handler."""
+
+    params: JSON
+    files: dict[str, UploadedFile]
+    request: Request
+
+
+Handler = Callable[[_Call], Awaitable[Any]]
 
 
 class FakeTelegram:
@@ -167,6 +176,7 @@ class FakeTelegram:
         self._chat_send_times: dict[int | str, deque[float]] = {}
         self._sent_changed = ChangeSignal()
         self._updates_changed = ChangeSignal()
+        self._requests_changed = ChangeSignal()
 
         handlers: dict[str, Handler] = {
             "getMe": self._get_me,
@@ -225,6 +235,17 @@ class FakeTelegram:
                 f"expected >= {n} sent calls within {timeout}s, got {len(self.sent)}: {summary}"
             ) from None
         return list(self.sent)
+
+    async def wait_for_requests(self, method: str, n: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once ``method`` has been requested ``n`` times (e.g. a poll is in flight)."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._requests_changed.wait_until(lambda: self.requests_count[method] >= n)
+        except TimeoutError:
+            raise TimeoutError(
+                f"expected >= {n} {method} requests within {timeout}s, "
+                f"got {self.requests_count[method]}"
+            ) from None
 
     def sent_to(self, chat_id: int | str, method: str | None = "sendMessage") -> list[SentCall]:
         return [
@@ -378,12 +399,13 @@ class FakeTelegram:
             return ApiError(404, "Not Found").response()
         name, handler = entry
         self.requests_count[name] += 1
+        self._requests_changed.notify()
         try:
             params, files = await _read_params(request)
             failure = self._take_failure(name, _optional_chat_id(params))
             if failure is not None:
                 raise failure
-            result = await handler(params, files)
+            result = await handler(_Call(params, files, request))
         except ApiError as exc:
             if exc.status == 429:
                 self.too_many_requests += 1
@@ -433,7 +455,7 @@ class FakeTelegram:
 
     # ----------------------------------------------------------------- Bot API methods
 
-    async def _get_me(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+    async def _get_me(self, call: _Call) -> JSON:
         return {
             **self.bot_user,
             "can_join_groups": True,
@@ -441,15 +463,15 @@ class FakeTelegram:
             "supports_inline_queries": False,
         }
 
-    async def _send_message(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        chat_id = _require_chat_id(params)
-        text = params.get("text") or ""
+    async def _send_message(self, call: _Call) -> JSON:
+        chat_id = _require_chat_id(call.params)
+        text = call.params.get("text") or ""
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
         # With a parse_mode the limit applies after markup is stripped; don't guess at it.
-        if not params.get("parse_mode") and len(text) > MAX_MESSAGE_CHARS:
+        if not call.params.get("parse_mode") and len(text) > MAX_MESSAGE_CHARS:
             raise ApiError(400, "Bad Request: message is too long")
-        markup = _json_param(params, "reply_markup")
+        markup = _json_param(call.params, "reply_markup")
         self._admit_send(chat_id)
         message = self._bot_message(chat_id, text=text, reply_markup=_inline_only(markup))
         self._record(
@@ -459,26 +481,24 @@ class FakeTelegram:
                 text=text,
                 reply_markup=markup,
                 message_id=message["message_id"],
-                params=params,
+                params=call.params,
             )
         )
         return message
 
-    async def _send_document(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        return self._send_file("sendDocument", "document", params, files)
+    async def _send_document(self, call: _Call) -> JSON:
+        return self._send_file("sendDocument", "document", call)
 
-    async def _send_photo(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        return self._send_file("sendPhoto", "photo", params, files)
+    async def _send_photo(self, call: _Call) -> JSON:
+        return self._send_file("sendPhoto", "photo", call)
 
-    def _send_file(
-        self, method: str, kind: str, params: JSON, files: dict[str, UploadedFile]
-    ) -> JSON:
-        chat_id = _require_chat_id(params)
-        document: UploadedFile | str | None = files.get(kind) or params.get(kind)
+    def _send_file(self, method: str, kind: str, call: _Call) -> JSON:
+        chat_id = _require_chat_id(call.params)
+        document: UploadedFile | str | None = call.files.get(kind) or call.params.get(kind)
         if not document:
             raise ApiError(400, f"Bad Request: there is no {kind} in the request")
-        caption = params.get("caption")
-        markup = _json_param(params, "reply_markup")
+        caption = call.params.get("caption")
+        markup = _json_param(call.params, "reply_markup")
         self._admit_send(chat_id)
         file_id = f"{kind}-{next(self._file_ids)}"
         if kind == "photo":
@@ -503,21 +523,21 @@ class FakeTelegram:
                 document=document,
                 caption=caption,
                 message_id=message["message_id"],
-                params=params,
+                params=call.params,
             )
         )
         return message
 
-    async def _send_location(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
-        chat_id = _require_chat_id(params)
+    async def _send_location(self, call: _Call) -> JSON:
+        chat_id = _require_chat_id(call.params)
         try:
             location = {
-                "latitude": float(params["latitude"]),
-                "longitude": float(params["longitude"]),
+                "latitude": float(call.params["latitude"]),
+                "longitude": float(call.params["longitude"]),
             }
         except (KeyError, ValueError) as exc:
             raise ApiError(400, "Bad Request: wrong latitude or longitude") from exc
-        markup = _json_param(params, "reply_markup")
+        markup = _json_param(call.params, "reply_markup")
         self._admit_send(chat_id)
         message = self._bot_message(chat_id, location=location, reply_markup=_inline_only(markup))
         self._record(
@@ -526,13 +546,13 @@ class FakeTelegram:
                 chat_id,
                 reply_markup=markup,
                 message_id=message["message_id"],
-                params=params,
+                params=call.params,
             )
         )
         return message
 
-    async def _answer_callback_query(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        callback_id = params.get("callback_query_id")
+    async def _answer_callback_query(self, call: _Call) -> bool:
+        callback_id = call.params.get("callback_query_id")
         if callback_id not in self._callback_chats:
             raise ApiError(
                 400,
@@ -542,21 +562,19 @@ class FakeTelegram:
             SentCall(
                 "answerCallbackQuery",
                 self._callback_chats[callback_id],
-                text=params.get("text"),
-                params=params,
+                text=call.params.get("text"),
+                params=call.params,
             )
         )
         return True
 
-    async def _edit_message_reply_markup(
-        self, params: JSON, files: dict[str, UploadedFile]
-    ) -> JSON:
-        chat_id = _require_chat_id(params)
-        message_id = _int_param(params, "message_id")
+    async def _edit_message_reply_markup(self, call: _Call) -> JSON:
+        chat_id = _require_chat_id(call.params)
+        message_id = _int_param(call.params, "message_id")
         message = self._messages.get((chat_id, message_id or 0))
         if message is None:
             raise ApiError(400, "Bad Request: message to edit not found")
-        markup = _json_param(params, "reply_markup")
+        markup = _json_param(call.params, "reply_markup")
         self._admit_send(chat_id, flood_limited=False)
         inline = _inline_only(markup)
         if inline is None:
@@ -570,20 +588,20 @@ class FakeTelegram:
                 chat_id,
                 reply_markup=markup,
                 message_id=message_id,
-                params=params,
+                params=call.params,
             )
         )
         return message
 
-    async def _set_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
-        url = params.get("url") or ""
-        secret = params.get("secret_token") or None
+    async def _set_webhook(self, call: _Call) -> bool:
+        url = call.params.get("url") or ""
+        secret = call.params.get("secret_token") or None
         if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
             raise ApiError(400, "Bad Request: secret token contains unallowed characters")
-        allowed = _json_param(params, "allowed_updates")
+        allowed = _json_param(call.params, "allowed_updates")
         if allowed is not None:
             self.allowed_updates = list(allowed)
-        if _bool_param(params, "drop_pending_updates"):
+        if _bool_param(call.params, "drop_pending_updates"):
             self._updates.clear()
         # An empty URL removes the webhook, as in the real API.
         self.webhook = (
@@ -591,20 +609,20 @@ class FakeTelegram:
                 url=url,
                 secret_token=secret,
                 allowed_updates=self.allowed_updates,
-                max_connections=_int_param(params, "max_connections") or 40,
+                max_connections=_int_param(call.params, "max_connections") or 40,
             )
             if url
             else None
         )
         return True
 
-    async def _delete_webhook(self, params: JSON, files: dict[str, UploadedFile]) -> bool:
+    async def _delete_webhook(self, call: _Call) -> bool:
         self.webhook = None
-        if _bool_param(params, "drop_pending_updates"):
+        if _bool_param(call.params, "drop_pending_updates"):
             self._updates.clear()
         return True
 
-    async def _get_webhook_info(self, params: JSON, files: dict[str, UploadedFile]) -> JSON:
+    async def _get_webhook_info(self, call: _Call) -> JSON:
         info: JSON = {
             "url": self.webhook.url if self.webhook else "",
             "has_custom_certificate": False,
@@ -616,25 +634,41 @@ class FakeTelegram:
                 info["allowed_updates"] = self.webhook.allowed_updates
         return info
 
-    async def _get_updates(self, params: JSON, files: dict[str, UploadedFile]) -> list[JSON]:
+    async def _get_updates(self, call: _Call) -> list[JSON]:
         if self.webhook is not None:
             raise ApiError(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; "
                 "use deleteWebhook to delete the webhook first",
             )
-        offset = _int_param(params, "offset")
-        limit = min(max(_int_param(params, "limit") or 100, 1), 100)
-        timeout = float(params.get("timeout") or 0)
-        allowed = _json_param(params, "allowed_updates")
+        offset = _int_param(call.params, "offset")
+        limit = min(max(_int_param(call.params, "limit") or 100, 1), 100)
+        timeout = float(call.params.get("timeout") or 0)
+        allowed = _json_param(call.params, "allowed_updates")
         if allowed is not None:
             self.allowed_updates = list(allowed)
         if offset is not None:
             self._confirm(offset)
         with contextlib.suppress(TimeoutError):  # an empty long poll is a normal answer
             async with asyncio.timeout(timeout):
-                await self._updates_changed.wait_until(lambda: bool(self._deliverable(limit)))
+                await self._long_poll(call.request, limit)
         return self._deliverable(limit)
+
+    async def _long_poll(self, request: Request, limit: int) -> None:
+        """Wait for deliverable updates or for the client hanging up.
+
+        PTB abandons its in-flight poll when the updater stops; ending the wait then (as
+        Telegram does) keeps server shutdown from waiting out the whole poll timeout.
+        """
+        arrived = asyncio.ensure_future(
+            self._updates_changed.wait_until(lambda: bool(self._deliverable(limit)))
+        )
+        hung_up = asyncio.ensure_future(_client_disconnected(request))
+        try:
+            await asyncio.wait({arrived, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            arrived.cancel()
+            hung_up.cancel()
 
     def _confirm(self, offset: int) -> None:
         """Forget updates with ``update_id < offset``; a negative offset keeps the last -offset."""
@@ -697,7 +731,7 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[JSON, dict[str, Up
         }
         if "filename" in disposition:
             files[disposition["name"]] = UploadedFile(
-                field=disposition["name"],
+                form_field=disposition["name"],
                 filename=disposition["filename"] or None,
                 content_type=headers.get("content-type"),
                 content=content,
@@ -705,6 +739,12 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[JSON, dict[str, Up
         else:
             fields[disposition["name"]] = content.decode("utf-8")
     return fields, files
+
+
+async def _client_disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the body has already been read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _json_param(params: JSON, name: str) -> Any:

@@ -346,4 +346,4 @@ def _country(number: str) -> str:
         parsed = phonenumbers.parse(number)
     except phonenumbers.NumberParseException:
         return ""
-    return phonenumbers.region_code_for_country_code(parsed.country_code)
+    return phonenumbers.region_code_for_country_code(parsed.country_code or 0)
