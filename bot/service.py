@@ -20,6 +20,7 @@ from bot.store import outbox as outbox_repo
 from bot.store.engine import Store
 from bot.worker import InboxWorker
 from handlers.router import route
+from scheduler.runner import SchedulerRunner, SweepContext
 
 log = logging.getLogger("nightowl.service")
 
@@ -51,6 +52,9 @@ class Service:
             route,
             {name: sender.split for name, sender in self.senders.items()},
             self.notify_outbox,
+        )
+        self.scheduler = SchedulerRunner(
+            SweepContext(self.store, settings, self.worker.splitters, self.notify_outbox)
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -87,6 +91,7 @@ class Service:
             await sender.start()
             self._spawn(f"dispatch:{name}", self.dispatchers[name].run())
         self._spawn("inbox", self.worker.run())
+        self.scheduler.start()
         if "telegram" in self.senders and self.settings.telegram.mode == "polling":
             sender = self.senders["telegram"]
             assert isinstance(sender, TelegramSender)
@@ -108,8 +113,10 @@ class Service:
             )
 
     def health(self) -> dict[str, bool]:
-        """Each background task: alive or not."""
-        return {name: not task.done() for name, task in self._tasks.items()}
+        """Each background task, and the scheduler: alive or not."""
+        alive = {name: not task.done() for name, task in self._tasks.items()}
+        alive["scheduler"] = self.scheduler.running()
+        return alive
 
     async def queue_depths(self) -> None:
         async with self.store.read() as conn:
@@ -121,6 +128,7 @@ class Service:
                     self.metrics.queue_depth.labels(queue, channel).set(depths.get(channel, 0))
 
     async def stop(self) -> None:
+        self.scheduler.stop()
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():

@@ -1,4 +1,6 @@
-"""User-facing words, loaded from ``texts.toml`` so they can be reviewed in one place."""
+"""User-facing words, loaded from ``content/words/*.toml`` so they can be reviewed (and
+translated) in one place. Each file holds sections of templates; a template is named
+"section.name" and no name may be defined twice."""
 
 from __future__ import annotations
 
@@ -7,17 +9,21 @@ import tomllib
 from functools import cache
 from pathlib import Path
 
-TEXTS_FILE = Path(__file__).with_name("texts.toml")
+WORDS_DIR = Path(__file__).with_name("words")
 
 
 @cache
 def _load() -> dict[str, str]:
-    with TEXTS_FILE.open("rb") as fh:
-        raw = tomllib.load(fh)
     flat: dict[str, str] = {}
-    for section, entries in raw.items():
-        for name, value in entries.items():
-            flat[f"{section}.{name}"] = value
+    for path in sorted(WORDS_DIR.glob("*.toml")):
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+        for section, entries in raw.items():
+            for name, value in entries.items():
+                key = f"{section}.{name}"
+                if key in flat:
+                    raise ValueError(f"{path.name}: {key} is already defined in another words file")
+                flat[key] = value
     return flat
 
 

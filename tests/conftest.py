@@ -23,7 +23,7 @@ from bot.logs import JsonFormatter, quiet_libraries
 from bot.service import Service
 from bot.store.engine import Store
 from bot.store.migrate import upgrade
-from bot.store.tables import metadata
+from bot.store.schema import metadata
 from tests.fakes.server import serve_app
 
 T = TypeVar("T")

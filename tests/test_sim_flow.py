@@ -141,7 +141,7 @@ async def test_unknown_route_is_404_and_health_and_metrics_answer(
     assert (await client.get("/nope")).status_code == 404
     health = await client.get("/healthz")
     assert health.status_code == 200
-    assert health.json()["tasks"] == {"dispatch:sim": True, "inbox": True}
+    assert health.json()["tasks"] == {"dispatch:sim": True, "inbox": True, "scheduler": True}
     phone = SimPhone(client, "metrics")
     await phone.send("hello")
     await phone.wait_for(1)

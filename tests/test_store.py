@@ -19,7 +19,8 @@ from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
 from bot.store.migrate import upgrade
-from bot.store.tables import metadata, outbox
+from bot.store.schema import metadata
+from bot.store.tables import outbox
 from tests.conftest import reset_database
 
 LEASE = timedelta(seconds=30)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.store.tables import metadata
+from bot.store.schema import metadata
 
 connection = context.config.attributes.get("connection")
 if connection is None:
