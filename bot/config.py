@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.queues import BuddyConfig, QueueConfig
+
 DEFAULT_CONFIG_FILE = Path("config.toml")
 
 
@@ -143,6 +145,8 @@ class Settings(BaseSettings):
     sim: SimConfig = Field(default_factory=SimConfig)
     dispatch: DispatchConfig = Field(default_factory=DispatchConfig)
     roles: RolesConfig = Field(default_factory=RolesConfig)
+    buddies: BuddyConfig = Field(default_factory=BuddyConfig)
+    queues: list[QueueConfig] = Field(default_factory=lambda: [QueueConfig(name="default")])
 
     @classmethod
     def settings_customise_sources(
@@ -164,6 +168,23 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _default_queue(self) -> Settings:
+        names = [q.name for q in self.queues]
+        if len(set(names)) != len(names):
+            raise ValueError("queues: two queues have the same name")
+        if "default" not in names:
+            self.queues.append(QueueConfig(name="default", timezone=self.timezone))
+        return self
+
+    def queue(self, name: str) -> QueueConfig:
+        """The named queue, or the default one."""
+        return next((q for q in self.queues if q.name == name), self.queues_by_name["default"])
+
+    @property
+    def queues_by_name(self) -> dict[str, QueueConfig]:
+        return {q.name: q for q in self.queues}
 
     @model_validator(mode="after")
     def _secrets_in_pairs(self) -> Settings:

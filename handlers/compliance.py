@@ -41,9 +41,11 @@ async def handle(turn: Turn) -> list[Outbound] | None:
     if word in STOP_WORDS:
         await contacts_repo.set_flags(turn.conn, contact.id, opted_out=True)
         return [Outbound(texts.render("compliance.stopped"), kind=COMPLIANCE_KIND)]
-    if word in START_WORDS or (contact.opted_out and word in REJOIN_WORDS):
+    if contact.opted_out and (word in START_WORDS or word in REJOIN_WORDS):
         await contacts_repo.set_flags(turn.conn, contact.id, opted_out=False, unreachable=False)
         return [Outbound(texts.render("compliance.started"))]
+    if word in START_WORDS and contact.unreachable:  # they unblocked the bot
+        await contacts_repo.set_flags(turn.conn, contact.id, unreachable=False)
     if word in HELP_WORDS:
         return [Outbound(texts.render("compliance.help"), kind=COMPLIANCE_KIND)]
     return None

@@ -40,6 +40,8 @@ def make_settings(tmp_path: Path, db_url: str | None = None, **sections: Any) ->
             "poll_seconds": 0.05,
         },
         "log": {"level": "DEBUG"},
+        # Open all day so tests do not depend on the clock; hours have their own tests.
+        "queues": [{"name": "default", "default_hours": "00:00-24:00"}],
     }
     for name, values in sections.items():
         data[name] = {**data.get(name, {}), **values} if isinstance(values, dict) else values

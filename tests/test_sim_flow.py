@@ -15,6 +15,7 @@ from tests.conftest import SimPhone
 STOPPED = texts.render("compliance.stopped")
 STARTED = texts.render("compliance.started")
 HELP = texts.render("compliance.help")
+QUEUED = texts.render("texter.queued")
 
 
 @pytest.mark.parametrize(
@@ -40,8 +41,7 @@ async def test_stop_please_is_not_an_opt_out(
     phone = SimPhone(client, "texter2")
     await phone.send("STOP please")
     [reply] = await phone.wait_for(1)
-    assert reply != STOPPED
-    assert "STOP please" in reply
+    assert reply == QUEUED  # an ordinary message: it reaches a buddy
 
 
 @pytest.mark.parametrize("word", ["START", "unstop", "yes"])
@@ -52,8 +52,7 @@ async def test_opting_back_in(sim_service: tuple[httpx.AsyncClient, Service], wo
     await phone.send(word)
     await phone.send("hi again")
     got = await phone.wait_for(3)
-    assert got[:2] == [STOPPED, STARTED]
-    assert "hi again" in got[2]
+    assert got == [STOPPED, STARTED, QUEUED]
 
 
 async def test_yes_from_someone_not_opted_out_is_an_ordinary_message(
@@ -63,8 +62,7 @@ async def test_yes_from_someone_not_opted_out_is_an_ordinary_message(
     phone = SimPhone(client, "texter4")
     await phone.send("yes")
     [reply] = await phone.wait_for(1)
-    assert reply not in (STARTED, STOPPED)
-    assert '"yes"' in reply
+    assert reply == QUEUED
 
 
 @pytest.mark.parametrize("word", ["help", "INFO", " Help "])
@@ -85,10 +83,10 @@ async def test_messages_cursor_returns_only_newer_messages_oldest_first(
 ) -> None:
     client, _ = sim_service
     phone = SimPhone(client, "cursor")
-    for text in ("one", "two", "three"):
+    for text in ("help", "info", "stop"):
         await phone.send(text)
     got = await phone.wait_for(3)
-    assert ['"one"' in got[0], '"two"' in got[1], '"three"' in got[2]] == [True] * 3
+    assert got == [HELP, HELP, STOPPED]
     first = await client.get("/sim/api/messages", params={"to": "cursor", "after": 0})
     messages = first.json()["messages"]
     assert [m["id"] for m in messages] == sorted(m["id"] for m in messages)

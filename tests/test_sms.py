@@ -93,7 +93,7 @@ async def test_signed_message_is_stored_once_and_answered_through_the_rest_api(
     assert (await post_sms(world, params)).status_code == 200  # Twilio retrying
     [sent] = await world.fake.wait_for_messages(1)
     assert (sent.to, sent.from_) == (PERSON, OURS)
-    assert '"hello owl"' in sent.body
+    assert sent.body == texts.render("texter.queued")
     assert sent.status_callback == PUBLIC + "/sms/twilio/status"
     assert sent.validity_period == 3600
     assert await count_rows(world.service, inbox) == 1

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import utcnow
 from bot.store.sql import insert_ignore
-from bot.store.tables import contacts
+from bot.store.tables import contacts, inbox, outbox
 
 # No 0/O, 1/I/L: refs get read aloud and typed on small keyboards.
 _REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -30,6 +30,7 @@ class Contact:
     opted_out: bool
     unreachable: bool
     timezone: str | None
+    queue: str | None = None
 
     @property
     def reachable(self) -> bool:
@@ -46,6 +47,7 @@ def _row_to_contact(row: object) -> Contact:
         opted_out=m["opted_out"],
         unreachable=m["unreachable"],
         timezone=m["timezone"],
+        queue=m["queue"],
     )
 
 
@@ -94,10 +96,33 @@ async def set_flags(
     *,
     opted_out: bool | None = None,
     unreachable: bool | None = None,
+    queue: str | None = None,
 ) -> None:
     values: dict[str, object] = {"updated_at": utcnow()}
+    if queue is not None:
+        values["queue"] = queue
     if opted_out is not None:
         values["opted_out"] = opted_out
     if unreachable is not None:
         values["unreachable"] = unreachable
     await conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
+
+
+async def forget(conn: AsyncConnection, contact_id: int) -> None:
+    """Erase what a person said to us: earlier inbound text (rows already handled),
+    outbound text, and the reference anyone may have noted."""
+    await conn.execute(
+        update(inbox)
+        .where(inbox.c.contact_id == contact_id, inbox.c.status != "pending")
+        .values(text="", payload={})
+    )
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.contact_id == contact_id, outbox.c.status != "pending")
+        .values(text="")
+    )
+    await conn.execute(
+        update(contacts)
+        .where(contacts.c.id == contact_id)
+        .values(ref=new_ref(), updated_at=utcnow())
+    )

@@ -222,3 +222,15 @@ async def depth(conn: AsyncConnection) -> dict[str, int]:
         .group_by(outbox.c.channel)
     )
     return {channel: count for channel, count in rows}
+
+
+async def sent_meta(conn: AsyncConnection, contact_id: int, provider_id: str) -> dict[str, Any]:
+    """What we attached to a message we sent this contact (a Telegram reply names it)."""
+    row = (
+        await conn.execute(
+            select(outbox.c.meta).where(
+                outbox.c.contact_id == contact_id, outbox.c.provider_id == provider_id
+            )
+        )
+    ).first()
+    return dict(row.meta or {}) if row else {}

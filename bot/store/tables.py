@@ -67,6 +67,8 @@ contacts = Table(
     Column("opted_out", Boolean, nullable=False, default=False),
     Column("unreachable", Boolean, nullable=False, default=False),
     Column("timezone", String(64)),
+    # The buddy queue this person came in by (a Telegram deep link, an SMS number).
+    Column("queue", String(24)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("channel", "address"),
