@@ -20,6 +20,7 @@ from bot.store import outbox as outbox_repo
 from bot.store.engine import Store
 from bot.worker import InboxWorker
 from handlers.router import route
+from scheduler import jobs  # noqa: F401  (registers the sweeps)
 from scheduler.runner import SchedulerRunner, SweepContext
 
 log = logging.getLogger("nightowl.service")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -80,6 +81,7 @@ class SchedulerRunner:
                 id=spec.name,
                 max_instances=1,  # a slow sweep is skipped, never run twice at once
                 coalesce=True,
+                next_run_time=datetime.now(UTC),  # once at start-up: resume after a restart
             )
         self.scheduler.start()
 

@@ -175,3 +175,45 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if leaked:
         print(f"\n{len(leaked)} log line(s) contain a phone number, e.g.: {leaked[0][:200]}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# Every outbound text of every test, checked for other people's addresses.
+USERNAMES = ("alex_test", "zelda_secret_user")
+
+
+@pytest.fixture(autouse=True)
+def no_address_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fail the test if any message we queue holds a phone number, a Telegram username,
+    or the address of a contact other than its recipient."""
+    from bot.store import contacts as contacts_repo
+    from bot.store import outbox as outbox_repo
+
+    addresses: dict[int, str] = {}
+    queued: list[tuple[int, str]] = []
+    real_get_or_create = contacts_repo.get_or_create
+    real_enqueue = outbox_repo.enqueue
+
+    async def get_or_create(conn: Any, channel: str, address: str) -> Any:
+        contact = await real_get_or_create(conn, channel, address)
+        addresses[contact.id] = address
+        return contact
+
+    async def enqueue(conn: Any, contact: Any, out: Any, *args: Any, **kwargs: Any) -> Any:
+        addresses.setdefault(contact.id, contact.address)
+        queued.append((contact.id, out.text))
+        return await real_enqueue(conn, contact, out, *args, **kwargs)
+
+    monkeypatch.setattr(contacts_repo, "get_or_create", get_or_create)
+    monkeypatch.setattr(outbox_repo, "enqueue", enqueue)
+    yield
+    for recipient, text in queued:
+        assert not re.search(r"\+\d{10,15}", text), (
+            f"a phone number in an outbound message: {text!r}"
+        )
+        for name in USERNAMES:
+            assert name not in text, f"a Telegram username in an outbound message: {text!r}"
+        for contact_id, address in addresses.items():
+            if contact_id != recipient and len(address) >= 6:
+                assert address not in text, (
+                    f"contact {contact_id}'s address sent to {recipient}: {text!r}"
+                )
