@@ -206,14 +206,14 @@ def no_address_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(contacts_repo, "get_or_create", get_or_create)
     monkeypatch.setattr(outbox_repo, "enqueue", enqueue)
     yield
-    for recipient, text in queued:
-        assert not re.search(r"\+\d{10,15}", text), (
-            f"a phone number in an outbound message: {text!r}"
+    for recipient, body in queued:
+        assert not re.search(r"\+\d{10,15}", body), (
+            f"a phone number in an outbound message: {body!r}"
         )
         for name in USERNAMES:
-            assert name not in text, f"a Telegram username in an outbound message: {text!r}"
+            assert name not in body, f"a Telegram username in an outbound message: {body!r}"
         for contact_id, address in addresses.items():
             if contact_id != recipient and len(address) >= 6:
-                assert address not in text, (
-                    f"contact {contact_id}'s address sent to {recipient}: {text!r}"
+                assert address not in body, (
+                    f"contact {contact_id}'s address sent to {recipient}: {body!r}"
                 )
