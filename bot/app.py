@@ -30,6 +30,9 @@ from bot.messages import Channel, InboundMessage
 from bot.service import Service
 from bot.store import contacts as contacts_repo
 from bot.store import outbox as outbox_repo
+from content.cli import RELOAD_PATH
+from content.errors import ContentError
+from content.html_map import render_map_html
 
 log = logging.getLogger("nightowl.http")
 
@@ -169,6 +172,23 @@ async def sim_messages(request: Request) -> Response:
     return JSONResponse({"messages": messages, "cursor": cursor})
 
 
+async def network_map(request: Request) -> Response:
+    """The whole recovery network map as one printable, accessible page."""
+    return HTMLResponse(render_map_html(_service(request).content.network))
+
+
+async def content_reload(request: Request) -> Response:
+    """Reload content/ (``nightowl content reload``). Only from this machine."""
+    client = request.client.host if request.client else ""
+    if client not in ("127.0.0.1", "::1", "localhost"):
+        raise HTTPException(403, "only from this machine")
+    try:
+        network = await _service(request).content.reload_async()
+    except ContentError as exc:
+        return _error(400, "; ".join(str(p) for p in exc.problems[:5]))
+    return JSONResponse({"meetings": len(network.meetings), "services": len(network.services)})
+
+
 async def healthz(request: Request) -> Response:
     service = _service(request)
     tasks = service.health()
@@ -216,6 +236,8 @@ def create_app(settings: Settings, service: Service | None = None) -> Starlette:
             Route("/sim", sim_page),
             Route("/sim/api/send", sim_send, methods=["POST"]),
             Route("/sim/api/messages", sim_messages),
+            Route("/map", network_map),
+            Route(RELOAD_PATH, content_reload, methods=["POST"]),
         ],
         middleware=[Middleware(BodyLimit, max_bytes=settings.server.max_body_bytes)],
         exception_handlers={HTTPException: _http_error},

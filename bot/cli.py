@@ -16,6 +16,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.service import Service
 from bot.store.engine import Store
 from bot.store.migrate import upgrade
+from content import cli as content_cli
 
 EXIT_BAD_CONFIG = 2
 
@@ -76,6 +77,16 @@ def db_upgrade(settings: Settings) -> int:
     return 0
 
 
+def _local_url() -> str | None:
+    """The running service's own address, for ``content reload`` without --url."""
+    try:
+        server = load_settings(None).server
+    except ConfigError:
+        return None
+    host = "127.0.0.1" if server.host in ("0.0.0.0", "::") else server.host
+    return f"http://{host}:{server.port}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nightowl", description="Night Owl peer-support gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,11 +98,17 @@ def build_parser() -> argparse.ArgumentParser:
         dest="db_command", required=True
     )
     _with_config(db.add_parser("upgrade", help="apply migrations")).set_defaults(run=db_upgrade)
+    content_cli.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "content":  # content commands work on files, not the config
+        if getattr(args, "url", "set") is None:
+            args.url = _local_url()
+        code: int = args.func(args)
+        return code
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:

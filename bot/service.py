@@ -19,6 +19,7 @@ from bot.store import inbox as inbox_repo
 from bot.store import outbox as outbox_repo
 from bot.store.engine import Store
 from bot.worker import InboxWorker
+from content.loader import ContentStore
 from handlers.router import route
 from scheduler import jobs  # noqa: F401  (registers the sweeps)
 from scheduler.runner import SchedulerRunner, SweepContext
@@ -42,6 +43,7 @@ class Service:
         self.settings = settings
         self.store = store or Store(settings.database.url, settings.database.busy_timeout_ms)
         self.metrics = Metrics()
+        self.content = ContentStore()
         self.senders = build_senders(settings)
         self.dispatchers = {
             name: Dispatcher(self.store, sender, settings.dispatch, self.metrics)
@@ -53,6 +55,7 @@ class Service:
             route,
             {name: sender.split for name, sender in self.senders.items()},
             self.notify_outbox,
+            self.content,
         )
         self.scheduler = SchedulerRunner(
             SweepContext(self.store, settings, self.worker.splitters, self.notify_outbox)

@@ -18,6 +18,7 @@ from bot.store import contacts as contacts_repo
 from bot.store import inbox as inbox_repo
 from bot.store.engine import Store
 from content import texts
+from content.loader import ContentStore
 from handlers.turn import Turn
 
 log = logging.getLogger("nightowl.worker")
@@ -34,12 +35,14 @@ class InboxWorker:
         route: Route,
         splitters: outgoing.Splitters,
         notify: Callable[[set[str]], None],
+        content: ContentStore,
     ) -> None:
         self.store = store
         self.settings = settings
         self.route = route
         self.splitters = splitters
         self.notify = notify
+        self.content = content
         self.wakeup = asyncio.Event()
 
     async def run(self) -> None:
@@ -65,7 +68,7 @@ class InboxWorker:
                 claimed = (row.id, row.contact_id)
                 contact = await contacts_repo.get(conn, row.contact_id)
                 assert contact is not None
-                turn = Turn(conn, contact, row.message, self.settings, utcnow())
+                turn = Turn(conn, contact, row.message, self.settings, utcnow(), self.content)
                 outs = await self.route(turn)
                 # The handler may have changed the sender (opted out, say): re-read.
                 sender = await contacts_repo.get(conn, contact.id)

@@ -10,6 +10,7 @@ are short on purpose (many readers find long words hard). A few codes also map t
 from __future__ import annotations
 
 from enum import IntFlag, StrEnum
+from functools import cache
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -25,11 +26,17 @@ class Fellowship(StrEnum):
     @classmethod
     def parse(cls, value: str) -> Fellowship:
         """Case-insensitive, ignoring spaces and dashes ("al anon", "smart")."""
-        key = value.replace("-", "").replace(" ", "").casefold()
-        for member in cls:
-            if member.value.replace("-", "").casefold() == key:
-                return member
-        raise ValueError(f"unknown fellowship {value!r} (use one of {', '.join(cls)})")
+        found = _FELLOWSHIP_KEYS.get(_fellowship_key(value))
+        if found is None:
+            raise ValueError(f"unknown fellowship {value!r} (use one of {', '.join(cls)})")
+        return found
+
+
+def _fellowship_key(value: str) -> str:
+    return value.replace("-", "").replace(" ", "").casefold()
+
+
+_FELLOWSHIP_KEYS = {_fellowship_key(member.value): member for member in Fellowship}
 
 
 class Feature(IntFlag):
@@ -155,17 +162,15 @@ _AL_ANON: dict[str, TypeMeaning] = {
     "P": _M("for parents"),
 }
 
-TYPE_MEANINGS: MappingProxyType[Fellowship, MappingProxyType[str, TypeMeaning]] = (
-    MappingProxyType(
-        {
-            Fellowship.AA: MappingProxyType(_AA),
-            Fellowship.NA: MappingProxyType(_NA),
-            Fellowship.CA: MappingProxyType(_CA),
-            Fellowship.SMART: MappingProxyType(_SMART),
-            Fellowship.AL_ANON: MappingProxyType(_AL_ANON),
-            Fellowship.OTHER: MappingProxyType(_COMMON),
-        }
-    )
+TYPE_MEANINGS: MappingProxyType[Fellowship, MappingProxyType[str, TypeMeaning]] = MappingProxyType(
+    {
+        Fellowship.AA: MappingProxyType(_AA),
+        Fellowship.NA: MappingProxyType(_NA),
+        Fellowship.CA: MappingProxyType(_CA),
+        Fellowship.SMART: MappingProxyType(_SMART),
+        Fellowship.AL_ANON: MappingProxyType(_AL_ANON),
+        Fellowship.OTHER: MappingProxyType(_COMMON),
+    }
 )
 
 FEATURE_WORDS: MappingProxyType[Feature, str] = MappingProxyType(
@@ -174,8 +179,8 @@ FEATURE_WORDS: MappingProxyType[Feature, str] = MappingProxyType(
         Feature.MEN: "men's",
         Feature.OPEN: "open",
         Feature.CLOSED: "closed",
-        Feature.NEWCOMERS: "newcomer",
-        Feature.WHEELCHAIR: "wheelchair",
+        Feature.NEWCOMERS: "newcomer-friendly",
+        Feature.WHEELCHAIR: "wheelchair-friendly",
         Feature.ONLINE: "online",
     }
 )
@@ -188,7 +193,9 @@ def type_words(fellowship: Fellowship, codes: tuple[str, ...]) -> tuple[str, ...
     return tuple(dict.fromkeys(words))
 
 
+@cache
 def type_features(fellowship: Fellowship, codes: tuple[str, ...]) -> Feature:
+    """Cached: a big map repeats the same few type combinations thousands of times."""
     table = TYPE_MEANINGS[fellowship]
     feature = Feature.NONE
     for code in codes:

@@ -10,23 +10,30 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import cache, cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from content.meeting_types import Feature, Fellowship, type_features, type_words
 
 DEFAULT_TIMEZONE = "Europe/London"
 WEEKDAY_NAMES = ("Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat")  # index = TSML day
-HOURS_KEYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def minutes_of(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
+    """Minutes after midnight of a validated "HH:MM"."""
+    return int(hhmm[:2]) * 60 + int(hhmm[3:5])
 
 
 def hhmm(minutes: int) -> str:
@@ -48,8 +55,15 @@ def _as_str(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-def _as_tuple(value: Any) -> Any:
-    return (value,) if isinstance(value, int | str) else value
+def _days(value: Any) -> tuple[int, ...]:
+    """TSML ``day``: one number or a list, 0 = Sunday ... 6 = Saturday."""
+    days = value if isinstance(value, list | tuple) else [value]
+    for day in days:
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
+            raise ValueError(f"must be 0 (Sunday) to 6 (Saturday), or a list of those; got {day!r}")
+    if not days:
+        raise ValueError("needs at least one day (0 = Sunday ... 6 = Saturday)")
+    return tuple(sorted(set(days)))
 
 
 def _as_fellowship(value: Any) -> Any:
@@ -58,6 +72,8 @@ def _as_fellowship(value: Any) -> Any:
 
 def _upper_codes(value: Any) -> Any:
     if isinstance(value, list | tuple):
+        if all(isinstance(code, str) for code in value):
+            return tuple(map(str.upper, value))
         return tuple(str(code).strip().upper() for code in value)
     return value
 
@@ -80,7 +96,7 @@ class Meeting(_Record):
     name: Text
     slug: Slug
     fellowship: FellowshipField
-    day: Annotated[tuple[Annotated[int, Field(ge=0, le=6)], ...], BeforeValidator(_as_tuple)]
+    day: Annotated[tuple[int, ...], BeforeValidator(_days)]
     time: HHMM
     end_time: HHMM | None = None
     timezone: str = DEFAULT_TIMEZONE
@@ -105,13 +121,6 @@ class Meeting(_Record):
     notes: str | None = None
     group: str | None = None
     updated: str | None = None
-
-    @field_validator("day")
-    @classmethod
-    def _some_day(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value:
-            raise ValueError("needs at least one day (0 = Sunday ... 6 = Saturday)")
-        return tuple(sorted(set(value)))
 
     @field_validator("timezone")
     @classmethod
@@ -157,7 +166,7 @@ class Meeting(_Record):
         """The area this meeting is listed under (its region, else its town)."""
         return self.region or (self.regions[0] if self.regions else None) or self.city or "Other"
 
-    @cached_property
+    @property
     def features(self) -> Feature:
         found = type_features(self.fellowship, self.types)
         return found | Feature.ONLINE if self.is_online else found
@@ -229,6 +238,15 @@ def parse_hours(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(spans))
 
 
+def _check_hours(text: str) -> str:
+    parse_hours(text)
+    return text
+
+
+DayKey = Literal["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+HoursText = Annotated[str, AfterValidator(_check_hours)]
+
+
 class Service(_Record):
     """A place that helps: treatment, GP clinic, café, hub, housing, food, family."""
 
@@ -243,19 +261,10 @@ class Service(_Record):
     longitude: Longitude
     phone: str | None = None
     website: str | None = None
-    hours: dict[str, str] = Field(default_factory=dict)
+    hours: dict[DayKey, HoursText] = Field(default_factory=dict)
     timezone: str = DEFAULT_TIMEZONE
     tags: tuple[str, ...] = ()
     note: str | None = None
-
-    @field_validator("hours")
-    @classmethod
-    def _valid_hours(cls, value: dict[str, str]) -> dict[str, str]:
-        for key, text in value.items():
-            if key not in HOURS_KEYS:
-                raise ValueError(f"unknown day {key!r} (use {', '.join(HOURS_KEYS)})")
-            parse_hours(text)
-        return value
 
     @field_validator("timezone")
     @classmethod
@@ -265,11 +274,7 @@ class Service(_Record):
     @cached_property
     def opening(self) -> tuple[tuple[tuple[int, int], ...], ...]:
         """Minute ranges per TSML weekday (0 = Sunday); missing days are closed."""
-        return tuple(parse_hours(self.hours.get(key, "closed")) for key in HOURS_KEYS)
-
-    @property
-    def place_label(self) -> str:
-        return self.name
+        return tuple(parse_hours(self.hours.get(key, "closed")) for key in get_args(DayKey))
 
     @property
     def full_address(self) -> str | None:

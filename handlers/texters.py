@@ -17,7 +17,7 @@ from bot.store import contacts as contacts_repo
 from bot.store import conversations as convs
 from content import texts
 from handlers import conversation as conversation_ops
-from handlers import scheduling
+from handlers import lookups, scheduling
 from handlers.triage import triage
 from handlers.turn import Turn
 
@@ -123,7 +123,7 @@ async def handle(turn: Turn) -> list[Outbound]:
         return await _same_buddy(turn)
     if word in ("/START", "START"):
         return [Outbound(texts.render("texter.welcome"))]
-    for step in (scheduling.handle_command, scheduling.handle_journal_reply):
+    for step in (lookups.handle, scheduling.handle_command, scheduling.handle_journal_reply):
         answer = await step(turn)
         if answer is not None:
             return answer

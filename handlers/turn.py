@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.config import Settings
 from bot.messages import InboundMessage
 from bot.store.contacts import Contact
+from content.loader import ContentStore
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Turn:
     message: InboundMessage
     settings: Settings
     now: datetime
+    content: ContentStore
 
     @property
     def words(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -139,12 +139,22 @@ class TelegramSender(RecordsSent):
     def split(self, text: str) -> list[str]:
         return split_telegram(text)
 
+    async def _send(self, row: OutRow) -> Message:
+        """One Bot API call for the row: a map pin, or text (with buttons)."""
+        chat = int(row.address)
+        location = row.meta.get("location")
+        if location:
+            return await self.bot.send_location(
+                chat_id=chat, latitude=location[0], longitude=location[1]
+            )
+        return await self.bot.send_message(
+            chat_id=chat, text=row.text, reply_markup=_markup(row.meta)
+        )
+
     async def send(self, row: OutRow) -> str | None:
         try:
             async with self.per_chat.slot(row.address), self.overall.slot():
-                sent = await self.bot.send_message(
-                    chat_id=int(row.address), text=row.text, reply_markup=_markup(row.meta)
-                )
+                sent = await self._send(row)
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
             self.overall.pause(seconds)  # Telegram asks the whole bot to wait

@@ -17,6 +17,22 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "lookup_log",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("place", sa.String(length=64), nullable=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lookup_log")),
+    )
+    with op.batch_alter_table("lookup_log", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lookup_log_at"), ["at"], unique=False)
+    op.create_table(
         "awaiting",
         sa.Column(
             "contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
@@ -237,6 +253,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("lookup_log", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lookup_log_at"))
+    op.drop_table("lookup_log")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_column("queue")
 
