@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.store import contacts as contacts_repo
 from bot.store.buddy_tables import conversations
 from content import texts
 from tests.buddy_world import World, buddy_world
@@ -277,3 +278,22 @@ async def test_coordinator_stats_remove_and_block(world: World) -> None:
     ]
     # Sam is now treated as a texter: buddy words are not theirs any more.
     assert await sam.say("/next") == [texts.render("texter.for_volunteers")]
+
+
+async def test_a_blocked_address_gets_no_reply(world: World) -> None:
+    anna = world.phone("texter-anna")
+    await anna.say("hello")
+    [queued] = await world.coord.say("/buddies")
+    assert queued == texts.render("coordinator.no_buddies")
+    async with world.service.store.read() as conn:
+        contact = await contacts_repo.find(conn, "sim", "texter-anna")
+    assert contact is not None
+    assert await world.coord.say(f"/block {contact.ref}") == [
+        texts.render("coordinator.blocked", ref=contact.ref)
+    ]
+    await anna.send("hello again")
+    await world.idle()
+    await anna.silent()
+    await world.coord.say(f"/unblock {contact.ref}")
+    await anna.send("DONE")
+    assert await anna.expect() == [texts.render("texter.left_queue")]

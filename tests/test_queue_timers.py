@@ -8,11 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.config import Settings
 from bot.queues import QueueConfig
 from bot.store import contacts as contacts_repo
 from bot.store import conversations as convs
+from bot.store import retention
+from bot.store.buddy_tables import conversation_messages
 from bot.store.engine import Store
 from bot.store.migrate import upgrade
 from content import texts
@@ -229,3 +232,20 @@ async def test_escalation_timers_survive_a_restart(tmp_path: Path) -> None:
     async with buddy_world(tmp_path) as world:
         [page] = await world.coord.expect()
         assert page.startswith(f"{conv.label} has waited 11 min in default")
+
+
+async def test_retention_purge_empties_old_text_and_keeps_the_times(store: Store) -> None:
+    conv = await make_waiting(store, "texter-anna")
+    async with store.tx() as conn:
+        await convs.add_message(conn, conv, "texter", "old words", T0)
+        await convs.add_message(conn, conv, "texter", "new words", T0 + timedelta(days=31))
+        await convs.update_conversation(conn, conv.id, handover_note="a note", closed_at=T0)
+        touched = await retention.purge_before(conn, T0 + timedelta(days=30))
+    assert touched >= 2
+    async with store.read() as conn:
+        rows = (
+            await conn.execute(select(conversation_messages).order_by(conversation_messages.c.id))
+        ).all()
+        kept = await convs.get(conn, conv.id)
+    assert [(r.text, r.at) for r in rows] == [(None, T0), ("new words", T0 + timedelta(days=31))]
+    assert kept is not None and kept.handover_note is None and kept.created_at == T0

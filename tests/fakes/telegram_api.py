@@ -224,7 +224,7 @@ class FakeTelegram:
                 raise ValueError(f"unknown failure kind {error!r}")
         self._failures.append(_Failure(method, chat_id, api_error))
 
-    async def wait_for_sent(self, n: int, timeout: float = 10.0) -> list[SentCall]:  # noqa: ASYNC109
+    async def wait_for_sent(self, n: int, timeout: float = 10.0) -> list[SentCall]:
         """Return ``sent`` once it holds at least ``n`` calls; TimeoutError at the deadline."""
         try:
             async with asyncio.timeout(timeout):
@@ -236,7 +236,7 @@ class FakeTelegram:
             ) from None
         return list(self.sent)
 
-    async def wait_for_requests(self, method: str, n: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_for_requests(self, method: str, n: int = 1, timeout: float = 10.0) -> None:
         """Return once ``method`` has been requested ``n`` times (e.g. a poll is in flight)."""
         try:
             async with asyncio.timeout(timeout):

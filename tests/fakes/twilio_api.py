@@ -144,7 +144,7 @@ class FakeTwilio:
         error = TwilioError(status or default_status, code, message or default_message)
         self._failures.append(_Failure(to, error))
 
-    async def wait_for_messages(self, n: int, timeout: float = 10.0) -> list[SentSms]:  # noqa: ASYNC109
+    async def wait_for_messages(self, n: int, timeout: float = 10.0) -> list[SentSms]:
         """Return ``messages`` once it holds at least ``n``; TimeoutError at the deadline."""
         try:
             async with asyncio.timeout(timeout):
