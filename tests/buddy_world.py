@@ -58,6 +58,21 @@ class World:
         assert welcome.startswith(f"Welcome, {handle}!"), welcome
         return buddy
 
+    async def chat_with(
+        self, texter_address: str, first: str = "hello"
+    ) -> tuple[Phone, Phone, str]:
+        """Sam goes on duty and takes a new texter: (texter, sam, "Owl-XX")."""
+        sam = await self.enrol("buddy-sam", "Sam")
+        await sam.say("on")
+        texter = self.phone(texter_address)
+        await texter.say(first)
+        [alert] = await sam.expect()
+        label = re.search(r"Owl-\w\w", alert)
+        assert label, alert
+        await sam.say("next", expect=2)
+        await texter.expect()
+        return texter, sam, label.group(0)
+
     async def idle(self) -> None:
         """Wait until every inbound message is handled and every reply sent."""
         from sqlalchemy import func, select

@@ -152,6 +152,17 @@ def capture_all_logs() -> Iterator[_Capture]:
     root.setLevel(previous)
 
 
+@pytest.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    """A migrated, empty store on each database under test."""
+    store = Store(db_url)
+    if not store.is_sqlite:
+        await reset_database(store)
+    await upgrade(store)
+    yield store
+    await store.close()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Store tests run on SQLite always, and on PostgreSQL when one is configured."""

@@ -109,13 +109,7 @@ async def test_buddy_tools_pass_note_crisis_flag(world: World) -> None:
 
 
 async def test_handover_note_reaches_the_next_conversation(world: World) -> None:
-    sam = await world.enrol("buddy-sam", "Sam")
-    await sam.say("on")
-    anna = world.phone("texter-anna")
-    await anna.say("evening")
-    await sam.expect()
-    await sam.say("next", expect=2)
-    await anna.expect()
+    anna, sam, _ = await world.chat_with("texter-anna", "evening")
     await sam.say("note prefers short texts")
     await sam.say("done")
     assert await anna.expect() == [texts.render("texter.closed_by_buddy", handle="Sam")]
@@ -149,14 +143,8 @@ async def test_urgent_texter_goes_first_and_needs_done_safe(world: World) -> Non
 
 
 async def test_stop_in_a_conversation_ends_it_and_tells_the_buddy(world: World) -> None:
-    sam = await world.enrol("buddy-sam", "Sam")
-    await sam.say("on")
-    anna = world.phone("texter-anna")
-    await anna.say("hi")
-    [alert] = await sam.expect()
-    code = owl_code(alert)
-    await sam.say("next", expect=2)
-    await anna.expect()
+    anna, sam, label = await world.chat_with("texter-anna", "hi")
+    code = owl_code(label)
     assert await anna.say("STOP") == [texts.render("compliance.stopped")]
     assert await sam.expect() == [texts.render("texter.stopped_mid_chat", label=f"Owl-{code}")]
     assert await sam.say("are you there?") == [texts.render("buddy.no_chat")]
@@ -205,13 +193,7 @@ async def test_several_chats_are_addressed_by_code(world: World) -> None:
 
 
 async def test_same_buddy_for_a_returning_texter(world: World) -> None:
-    sam = await world.enrol("buddy-sam", "Sam")
-    await sam.say("on")
-    anna = world.phone("texter-anna")
-    await anna.say("hello")
-    await sam.expect()
-    await sam.say("next", expect=2)
-    await anna.expect()
+    anna, sam, _ = await world.chat_with("texter-anna")
     await sam.say("done")
     await anna.expect()
     coming, claimed = await anna.say("SAME", expect=2)
@@ -252,13 +234,7 @@ async def test_out_of_hours_reply_says_when_buddies_are_on(tmp_path: Path) -> No
 
 
 async def test_coordinator_stats_remove_and_block(world: World) -> None:
-    sam = await world.enrol("buddy-sam", "Sam")
-    await sam.say("on")
-    anna = world.phone("texter-anna")
-    await anna.say("hello")
-    await sam.expect()
-    await sam.say("next", expect=2)
-    await anna.expect()
+    anna, sam, _ = await world.chat_with("texter-anna")
     await sam.say("hi, buddy here", expect=0)
     await anna.expect()
     await anna.say("done")

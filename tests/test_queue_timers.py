@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,12 +16,10 @@ from bot.store import conversations as convs
 from bot.store import retention
 from bot.store.buddy_tables import conversation_messages
 from bot.store.engine import Store
-from bot.store.migrate import upgrade
 from content import texts
 from handlers import conversation as ops
 from scheduler import queue_timers
 from tests.buddy_world import COORD, buddy_world
-from tests.conftest import reset_database
 
 T0 = datetime(2026, 11, 20, 23, 0, tzinfo=UTC)
 
@@ -62,16 +59,6 @@ def test_per_day_hours_and_closed_days() -> None:
     assert queue.is_open(utc("2026-11-22T07:30"))  # Sat's shift runs into Sunday
     assert not queue.is_open(utc("2026-11-22T22:00"))  # Sunday: closed
     assert not queue.is_open(utc("2026-11-23T06:00"))  # nothing runs into Monday from Sunday
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    store = Store(db_url)
-    if not store.is_sqlite:
-        await reset_database(store)
-    await upgrade(store)
-    yield store
-    await store.close()
 
 
 async def make_buddy(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from content import texts
-from tests.buddy_world import Phone, World, buddy_world
+from tests.buddy_world import World, buddy_world
 
 HELP = texts.render("compliance.help")
 QUEUED = texts.render("texter.queued")
@@ -18,17 +18,6 @@ QUEUED = texts.render("texter.queued")
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with buddy_world(tmp_path) as w:
         yield w
-
-
-async def texter_in_chat(world: World) -> tuple[Phone, Phone]:
-    sam = await world.enrol("buddy-sam", "Sam")
-    await sam.say("on")
-    texter = world.phone("texter-zed")
-    await texter.say("hello")
-    await sam.expect()
-    await sam.say("next", expect=2)
-    await texter.expect()
-    return texter, sam
 
 
 # (state, message, what the sender gets back first: a template, or None for "nothing")
@@ -58,7 +47,7 @@ async def test_routing_rule(world: World, state: str, message: str, expected: st
     if state == "new texter":
         phone = world.phone("texter-new")
     elif state == "texter in chat":
-        phone, sam = await texter_in_chat(world)
+        phone, sam, _ = await world.chat_with("texter-zed")
     elif state == "buddy":
         phone = await world.enrol("buddy-jo", "Jo")
     else:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, update
@@ -18,26 +16,14 @@ from bot.store import inbox as inbox_repo
 from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
-from bot.store.migrate import upgrade
 from bot.store.schema import metadata
 from bot.store.tables import outbox
-from tests.conftest import reset_database
 
 LEASE = timedelta(seconds=30)
 
 
 def one_part(text: str) -> list[str]:
     return [text]
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    store = Store(db_url)
-    if not store.is_sqlite:
-        await reset_database(store)
-    await upgrade(store)
-    yield store
-    await store.close()
 
 
 async def contact(store: Store, address: str, channel: str = "sim") -> Contact:
