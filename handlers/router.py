@@ -20,6 +20,18 @@ from handlers.turn import Turn
 
 
 async def route(turn: Turn) -> list[Outbound]:
+    """What this message means, plus (on Telegram) stopping a pressed button's spinner."""
+    answer = await _route(turn)
+    callback = turn.message.payload.get("callback_id")
+    if turn.message.kind == "button" and callback:
+        return [
+            Outbound("(button)", kind="button_ack", meta={"answer_callback": callback}),
+            *answer,
+        ]
+    return answer
+
+
+async def _route(turn: Turn) -> list[Outbound]:
     conn, contact = turn.conn, turn.contact
     await texters.remember_entry(turn)
     answered = await compliance.handle(turn)

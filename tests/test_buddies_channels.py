@@ -12,7 +12,7 @@ import httpx
 from content import texts
 from tests.conftest import make_settings, running_service
 from tests.fakes.server import serve_app
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram, SentCall
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, signed_webhook
 from tests.test_sms import AUTH, OURS, PUBLIC, SID
 from tests.test_telegram import HEADERS, SECRET, TOKEN
@@ -49,6 +49,9 @@ async def test_sms_texter_and_telegram_buddy(tmp_path: Path) -> None:
                 response = await client.post("/telegram/webhook", json=update, headers=HEADERS)
                 assert response.status_code == 200
 
+            def messages() -> list[SentCall]:
+                return [c for c in tg.sent if c.method == "sendMessage"]
+
             async def text_in(body: str) -> None:
                 params = inbound_sms_params(TEXTER, OURS, body, account_sid=SID)
                 headers = signed_webhook(PUBLIC + "/sms/twilio", params, AUTH)
@@ -76,8 +79,9 @@ async def test_sms_texter_and_telegram_buddy(tmp_path: Path) -> None:
             assert alert.chat_id == BUDDY_CHAT and alert.reply_markup is not None
             take = alert.reply_markup["inline_keyboard"][0][0]["callback_data"]
             await telegram(tg.callback_update(BUDDY_CHAT, take, alert.message_id))
-            sent = await tg.wait_for_sent(6)
-            intro, backlog = sent[4], sent[5]
+            await tg.wait_for_requests("answerCallbackQuery")  # the button stops spinning
+            await tg.wait_for_sent(7)  # with the answerCallbackQuery
+            intro, backlog = messages()[4:6]
             label = re.search(r"Owl-\w\w", intro.text or "")
             assert label and backlog.text == f"{label.group(0)}: hi, rough night"
             claimed = (await sms.wait_for_messages(2))[1]
@@ -94,7 +98,8 @@ async def test_sms_texter_and_telegram_buddy(tmp_path: Path) -> None:
             relayed = (await sms.wait_for_messages(3))[2]
             assert relayed.body == "Sam (peer buddy): I'm here. What's happening?"
             await text_in("thanks")
-            [*_, to_buddy] = await tg.wait_for_sent(7)
+            await tg.wait_for_sent(8)
+            to_buddy = messages()[-1]
             assert to_buddy.text == f"{label.group(0)}: thanks"
             # Neither side ever saw the other's number, name or username.
             for message in tg.sent:

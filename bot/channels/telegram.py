@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -139,22 +139,28 @@ class TelegramSender(RecordsSent):
     def split(self, text: str) -> list[str]:
         return split_telegram(text)
 
-    async def _send(self, row: OutRow) -> Message:
-        """One Bot API call for the row: a map pin, or text (with buttons)."""
+    async def _send(self, row: OutRow) -> str | None:
+        """One Bot API call for the row: a button press acknowledged, a map pin, or text
+        (with buttons). Returns the Telegram message id, if a message was sent."""
         chat = int(row.address)
+        if "answer_callback" in row.meta:
+            await self.bot.answer_callback_query(callback_query_id=row.meta["answer_callback"])
+            return None
         location = row.meta.get("location")
         if location:
-            return await self.bot.send_location(
+            pin = await self.bot.send_location(
                 chat_id=chat, latitude=location[0], longitude=location[1]
             )
-        return await self.bot.send_message(
+            return str(pin.message_id)
+        sent = await self.bot.send_message(
             chat_id=chat, text=row.text, reply_markup=_markup(row.meta)
         )
+        return str(sent.message_id)
 
     async def send(self, row: OutRow) -> str | None:
         try:
             async with self.per_chat.slot(row.address), self.overall.slot():
-                sent = await self._send(row)
+                return await self._send(row)
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
             self.overall.pause(seconds)  # Telegram asks the whole bot to wait
@@ -170,7 +176,6 @@ class TelegramSender(RecordsSent):
             raise TransientSendError(f"telegram:{type(exc).__name__}") from None
         except TelegramError as exc:
             raise PermanentSendError(f"telegram:{type(exc).__name__}") from None
-        return str(sent.message_id)
 
 
 class TelegramPoller:
