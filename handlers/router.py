@@ -14,7 +14,7 @@ from __future__ import annotations
 from bot.messages import Outbound
 from bot.store import conversations as convs
 from content import texts
-from handlers import buddy_side, compliance, coordinators, enrolment, roles, texters
+from handlers import buddy_side, compliance, coordinators, enrolment, roles, scheduling, texters
 from handlers import conversation as conversation_ops
 from handlers.turn import Turn
 
@@ -51,6 +51,9 @@ async def _route(turn: Turn) -> list[Outbound]:
         command = coordinators.command_of(turn)
         if command is not None:
             return await coordinators.handle(turn, *command)
+        scheduled = await scheduling.handle_command(turn)  # /broadcast, /appt, …
+        if scheduled is not None:
+            return scheduled
     buddy = await convs.buddy_for_contact(conn, contact.id)
     if buddy is not None:
         return await buddy_side.handle(turn, buddy)

@@ -17,7 +17,7 @@ from bot.store import contacts as contacts_repo
 from bot.store import conversations as convs
 from content import texts
 from handlers import conversation as conversation_ops
-from handlers import lookups, scheduling
+from handlers import lookups, offers, scheduling
 from handlers.triage import triage
 from handlers.turn import Turn
 
@@ -112,8 +112,17 @@ async def handle(turn: Turn) -> list[Outbound]:
     answered = await _answer_to_question(turn)
     if answered is not None:
         return answered
+    journal = await scheduling.handle_journal_reply(turn)
+    if journal is not None:  # a reply to today's prompt: saved, and a buddy offered if needed
+        return journal + await _queue_urgent_offer(turn, text)
     if flag is not None:
         return await _start(turn, text, triage_category=flag.category)
+    if word == "YES":
+        offer = await offers.pending_offer(conn, contact.id, now)
+        if offer is not None:
+            await offers.take_offer(conn, offer.id, now)
+            category = offer.reason.partition(":")[2].partition("=")[0] if offer.urgent else None
+            return await _start(turn, text, triage_category=category)
     if word.split(" ", 1)[0] in VOLUNTEER_COMMANDS:
         return [Outbound(texts.render("texter.for_volunteers"))]
     if word == "FORGET":
@@ -123,7 +132,7 @@ async def handle(turn: Turn) -> list[Outbound]:
         return await _same_buddy(turn)
     if word in ("/START", "START"):
         return [Outbound(texts.render("texter.welcome"))]
-    for step in (lookups.handle, scheduling.handle_command, scheduling.handle_journal_reply):
+    for step in (lookups.handle, scheduling.handle_command):
         answer = await step(turn)
         if answer is not None:
             return answer
@@ -149,6 +158,15 @@ async def _answer_to_question(turn: Turn) -> list[Outbound] | None:
             await convs.update_conversation(conn, waiting_feedback.id, feedback=int(score.group(1)))
             return [Outbound(texts.render("texter.feedback_thanks"))]
     return None
+
+
+async def _queue_urgent_offer(turn: Turn, text: str) -> list[Outbound]:
+    """Inside night hours, a journal reply in crisis is queued for a buddy at once."""
+    offer = await offers.pending_offer(turn.conn, turn.contact.id, turn.now)
+    if offer is None or not offer.urgent or not choose_queue(turn).is_open(turn.now):
+        return []
+    await offers.take_offer(turn.conn, offer.id, turn.now)
+    return await _start(turn, text, triage_category=offer.reason.partition(":")[2])
 
 
 async def _start(turn: Turn, text: str, *, triage_category: str | None = None) -> list[Outbound]:

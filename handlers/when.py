@@ -109,8 +109,9 @@ def _calendar(today: date, day: int, month: int, year: int | None) -> date | Non
     return guess
 
 
-def _time_at(tokens: list[str], i: int) -> tuple[time | None, int] | None:
-    """A time starting at ``tokens[i]``: (the time, or None if invalid; tokens used)."""
+def _time_at(tokens: list[str], i: int, afternoon: bool = True) -> tuple[time | None, int] | None:
+    """A time starting at ``tokens[i]``: (the time, or None if invalid; tokens used).
+    ``afternoon``: a bare 1 to 7 is after noon (appointments), else 24-hour."""
     word = tokens[i]
     if word in ("noon", "midday"):
         return time(12), 1
@@ -126,7 +127,7 @@ def _time_at(tokens: list[str], i: int) -> tuple[time | None, int] | None:
         if not 1 <= hour <= 12:
             return None, used
         hour = hour % 12 + (12 if suffix == "pm" else 0)
-    elif 1 <= hour <= 7:
+    elif afternoon and 1 <= hour <= 7:
         hour += 12
     if hour > 23 or minute > 59:
         return None, used
@@ -161,3 +162,12 @@ def parse_remind(text: str, now: datetime, zone: ZoneInfo) -> Parsed | Refusal:
         return Refusal.PAST
     what = " ".join(original[rest:]).lstrip("-:,. ")[:MAX_WHAT].strip()
     return Parsed(starts_at, what or "appointment")
+
+
+def parse_clock(text: str) -> time | None:
+    """One time of day (``9am``, ``21:30``, ``7.15 pm``), 24-hour when no am/pm."""
+    tokens = text.lower().split()
+    got = _time_at(tokens, 0, afternoon=False) if tokens else None
+    if got is None or got[1] != len(tokens):
+        return None
+    return got[0]

@@ -1,0 +1,5 @@
+"""Scheduled work: importing the package registers every sweep with the runner."""
+
+from scheduler import jobs
+
+__all__ = ["jobs"]

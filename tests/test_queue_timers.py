@@ -236,3 +236,14 @@ async def test_retention_purge_empties_old_text_and_keeps_the_times(store: Store
         kept = await convs.get(conn, conv.id)
     assert [(r.text, r.at) for r in rows] == [(None, T0), ("new words", T0 + timedelta(days=31))]
     assert kept is not None and kept.handover_note is None and kept.created_at == T0
+
+
+async def test_broadcast_audiences_of_buddies_and_queues(store: Store) -> None:
+    from scheduler.broadcasts import Audience, team_audience
+
+    sam = await make_buddy(store, "buddy-sam", "Sam")
+    conv = await make_waiting(store, "texter-anna")
+    async with store.read() as conn:
+        assert await team_audience(conn, Audience("buddies")) == [sam.contact_id]
+        assert await team_audience(conn, Audience("buddies", "family")) == []
+        assert await team_audience(conn, Audience("queue", "default")) == [conv.texter_id]

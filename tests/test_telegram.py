@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -237,3 +238,26 @@ async def test_polling_mode_fetches_stores_and_replies(tmp_path: Path) -> None:
         assert sent.text == texts.render("texter.queued")
         # The webhook route is not open in polling mode.
         assert await post_update(w, fake.text_update(CHAT, "x")) == 404
+
+
+async def test_files_go_as_documents_and_photos_with_a_caption(world: World) -> None:
+    calendar = base64.b64encode(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").decode()
+    async with world.service.store.tx() as conn:
+        contact = await contacts_repo.get_or_create(conn, "telegram", str(CHAT))
+        channels = await write(
+            conn,
+            {"telegram": world.service.senders["telegram"].split},
+            contact,
+            [
+                Outbound(
+                    "Your appointments",
+                    meta={"document": {"filename": "appts.ics", "content_b64": calendar}},
+                )
+            ],
+        )
+    world.service.notify_outbox(channels)
+    [sent] = await world.fake.wait_for_sent(1)
+    assert sent.method == "sendDocument"
+    assert sent.caption == "Your appointments"
+    assert sent.document is not None and not isinstance(sent.document, str)
+    assert (sent.document.filename, sent.document.size) == ("appts.ics", 32)

@@ -5,13 +5,14 @@ long polling, and the sender (30 msg/s overall, 1 msg/s per chat, RetryAfter hon
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
@@ -146,6 +147,9 @@ class TelegramSender(RecordsSent):
         if "answer_callback" in row.meta:
             await self.bot.answer_callback_query(callback_query_id=row.meta["answer_callback"])
             return None
+        for kind in ("document", "photo"):
+            if kind in row.meta:
+                return await self._send_file(chat, kind, row)
         location = row.meta.get("location")
         if location:
             pin = await self.bot.send_location(
@@ -155,6 +159,16 @@ class TelegramSender(RecordsSent):
         sent = await self.bot.send_message(
             chat_id=chat, text=row.text, reply_markup=_markup(row.meta)
         )
+        return str(sent.message_id)
+
+    async def _send_file(self, chat: int, kind: str, row: OutRow) -> str:
+        """An .ics calendar or a chart, with the row's text as the caption."""
+        spec = row.meta[kind]
+        upload = InputFile(base64.b64decode(spec["content_b64"]), filename=spec["filename"])
+        if kind == "document":
+            sent = await self.bot.send_document(chat_id=chat, document=upload, caption=row.text)
+        else:
+            sent = await self.bot.send_photo(chat_id=chat, photo=upload, caption=row.text)
         return str(sent.message_id)
 
     async def send(self, row: OutRow) -> str | None:

@@ -415,6 +415,14 @@ async def open_conversations(conn: AsyncConnection) -> list[Conversation]:
     return [_conversation(r) for r in rows]
 
 
+async def people_of_queue(conn: AsyncConnection, queue: str) -> list[int]:
+    """Contacts who came in by ``queue`` or have had a conversation in it."""
+    came = select(contacts.c.id).where(contacts.c.queue == queue)
+    talked = select(conversations.c.texter_id).where(conversations.c.queue == queue)
+    rows = await conn.execute(came.union(talked))
+    return sorted(int(r[0]) for r in rows)
+
+
 async def contact_by_ref(conn: AsyncConnection, ref: str) -> int | None:
     row = (await conn.execute(select(contacts.c.id).where(contacts.c.ref == ref))).first()
     return int(row.id) if row else None

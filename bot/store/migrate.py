@@ -20,6 +20,6 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-async def upgrade(store: Store, revision: str = "heads") -> None:
+async def upgrade(store: Store, revision: str = "head") -> None:
     async with store.tx() as conn:
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
