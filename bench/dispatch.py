@@ -20,15 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import create_app  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.messages import Outbound, Priority  # noqa: E402
-from bot.outgoing import write  # noqa: E402
-from bot.service import Service  # noqa: E402
-from bot.store import contacts as contacts_repo  # noqa: E402
-from bot.store.migrate import upgrade  # noqa: E402
-from tests.fakes.server import serve_app  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from bot.app import create_app
+from bot.config import Settings
+from bot.messages import Outbound, Priority
+from bot.outgoing import write
+from bot.service import Service
+from bot.store import contacts as contacts_repo
+from bot.store.migrate import upgrade
+from tests.fakes.server import serve_app
+from tests.fakes.telegram_api import FakeTelegram
 
 TOKEN = "123456:BENCH"
 LIMIT = 30
