@@ -24,11 +24,12 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.outgoing import Splitters
+from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
 from bot.store.scheduler_tables import schedule_prefs
 from bot.store.tables import contacts
-from scheduler import bulk, queue
+from scheduler import queue
 from scheduler.localtime import zone_of
 from scheduler.prefs import Prefs, from_mapping
 from scheduler.queue import Due
@@ -149,7 +150,7 @@ async def process(
             sends.extend((person.contact, out) for out in verdict)
             done["queued", None].append(row.id)
         follow.extend(await job.follow(conn, row, person, now))
-    channels = await bulk.enqueue_many(conn, splitters, sends)
+    channels = await outbox_repo.enqueue_many(conn, splitters, sends)
     for (status, reason), ids in done.items():
         await queue.finish(conn, ids, status, reason, now)
     await queue.add(conn, follow)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.scheduler_tables import schedule_prefs
-from scheduler.bulk import insert_ignoring
+from bot.store.sql import insert_many_ignore
 from scheduler.localtime import QuietHours, parse_hhmm
 
 DEFAULT_REMINDERS = (1440, 60)  # minutes before: the day before, an hour before
@@ -74,7 +74,7 @@ async def get(conn: AsyncConnection, contact_id: int) -> Prefs:
 
 async def set_values(conn: AsyncConnection, contact_id: int, now: datetime, **values: Any) -> None:
     """Change some settings, creating the row with defaults first if there is none."""
-    await insert_ignoring(
+    await insert_many_ignore(
         conn,
         schedule_prefs,
         [

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.scheduler_tables import scheduled
-from scheduler.bulk import insert_ignoring
+from bot.store.sql import insert_many_ignore
 
 _DUE_COLUMNS = ("id", "kind", "key", "contact_id", "due_at", "grace_until", "ref_id", "payload")
 
@@ -60,7 +60,7 @@ def new_row(
 
 async def add(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Insert rows; one whose key exists already is left as it is."""
-    await insert_ignoring(conn, scheduled, rows, "key")
+    await insert_many_ignore(conn, scheduled, rows, "key")
 
 
 async def claim(conn: AsyncConnection, now: datetime, limit: int) -> list[Due]:

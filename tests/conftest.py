@@ -214,8 +214,18 @@ def no_address_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         queued.append((contact.id, out.text))
         return await real_enqueue(conn, contact, out, *args, **kwargs)
 
+    real_enqueue_many = outbox_repo.enqueue_many
+
+    async def enqueue_many(conn: Any, splitters: Any, sends: Any) -> Any:
+        sends = list(sends)
+        for contact, out in sends:
+            addresses.setdefault(contact.id, contact.address)
+            queued.append((contact.id, out.text))
+        return await real_enqueue_many(conn, splitters, sends)
+
     monkeypatch.setattr(contacts_repo, "get_or_create", get_or_create)
     monkeypatch.setattr(outbox_repo, "enqueue", enqueue)
+    monkeypatch.setattr(outbox_repo, "enqueue_many", enqueue_many)
     yield
     for recipient, body in queued:
         assert not re.search(r"\+\d{10,15}", body), (

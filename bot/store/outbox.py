@@ -7,7 +7,7 @@ leases at once when a single-writer service restarts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from bot.clock import utcnow
 from bot.messages import Outbound
 from bot.segments import count_segments
 from bot.store.contacts import Contact
-from bot.store.sql import insert_ignore
+from bot.store.sql import insert_ignore, insert_many_ignore
 from bot.store.tables import contacts, outbox
 
 # Sent even to an opted-out contact: the confirmation of the opt-out itself.
@@ -45,47 +45,90 @@ class OutRow:
     contact_unreachable: bool
 
 
+Split = Callable[[str], list[str]]
+
+
+def may_send(contact: Contact, out: Outbound) -> bool:
+    """Nothing goes to a contact we cannot reach, or who opted out (bar the confirmation)."""
+    return not (contact.unreachable or (contact.opted_out and out.kind != COMPLIANCE_KIND))
+
+
+def _rows(
+    contact: Contact,
+    out: Outbound,
+    parts: list[tuple[str, int]],
+    now: datetime,
+    inbox_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """The rows ``out`` becomes: one per (part, segments); later parts get ``key#i``."""
+    key = out.dedupe_key
+    return [
+        {
+            "contact_id": contact.id,
+            "channel": contact.channel,
+            "kind": out.kind,
+            "priority": int(out.priority),
+            "text": part,
+            "meta": out.meta if i == 0 else {},
+            "segments": segments,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "expires_at": out.expires_at,
+            "created_at": now,
+            "updated_at": now,
+            "inbox_id": inbox_id,
+            "dedupe_key": key if i == 0 or key is None else f"{key}#{i}",
+        }
+        for i, (part, segments) in enumerate(parts)
+    ]
+
+
 async def enqueue(
     conn: AsyncConnection,
     contact: Contact,
     out: Outbound,
-    split: Callable[[str], list[str]],
+    split: Split,
     *,
     inbox_id: int | None = None,
 ) -> list[int]:
     """Write ``out`` for ``contact`` as one row per part; nothing for a contact we must
     not or cannot reach. A repeated ``dedupe_key`` writes nothing the second time."""
-    if contact.unreachable or (contact.opted_out and out.kind != COMPLIANCE_KIND):
+    if not may_send(contact, out):
         return []
-    now = utcnow()
+    parts = [(part, count_segments(part)) for part in split(out.text)]
     ids: list[int] = []
-    for i, part in enumerate(split(out.text)):
-        key = out.dedupe_key if i == 0 or out.dedupe_key is None else f"{out.dedupe_key}#{i}"
-        new_id = await insert_ignore(
-            conn,
-            outbox,
-            {
-                "contact_id": contact.id,
-                "channel": contact.channel,
-                "kind": out.kind,
-                "priority": int(out.priority),
-                "text": part,
-                "meta": out.meta if i == 0 else {},
-                "segments": count_segments(part),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "expires_at": out.expires_at,
-                "created_at": now,
-                "updated_at": now,
-                "inbox_id": inbox_id,
-                "dedupe_key": key,
-            },
-            keys=["dedupe_key"] if key else None,
-        )
+    for row in _rows(contact, out, parts, utcnow(), inbox_id):
+        keys = ["dedupe_key"] if row["dedupe_key"] else None
+        new_id = await insert_ignore(conn, outbox, row, keys=keys)
         if new_id is not None:
             ids.append(new_id)
     return ids
+
+
+async def enqueue_many(
+    conn: AsyncConnection,
+    splitters: Mapping[str, Split],
+    sends: Iterable[tuple[Contact, Outbound]],
+) -> set[str]:
+    """Queue many keyed messages in one executemany (a sweep's 100,000 prompts: one
+    INSERT each would cost about 0.7 ms a row on SQLite); the channels that got some."""
+    now = utcnow()
+    # Thousands of people get the same few texts: split and count each text once.
+    cuts: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    rows: list[dict[str, Any]] = []
+    for contact, out in sends:
+        split = splitters.get(contact.channel)
+        if split is None or not may_send(contact, out):
+            continue
+        cut = cuts.get((contact.channel, out.text))
+        if cut is None:
+            cut = cuts[contact.channel, out.text] = [
+                (p, count_segments(p)) for p in split(out.text)
+            ]
+        rows += _rows(contact, out, cut, now)
+    await insert_many_ignore(conn, outbox, rows, "dedupe_key")
+    return {row["channel"] for row in rows}
 
 
 async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelta) -> list[OutRow]:

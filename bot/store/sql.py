@@ -28,3 +28,14 @@ async def insert_ignore(
     stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=list(keys) if keys else None)
     result = await conn.execute(stmt.returning(table.c.id))
     return result.scalar_one_or_none()
+
+
+async def insert_many_ignore(
+    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], key: str
+) -> None:
+    """INSERT … ON CONFLICT (key) DO NOTHING for every row, as one executemany."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
+    await conn.execute(stmt, rows)
