@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
 from bot import outgoing
-from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.store import contacts as contacts_repo
@@ -68,7 +67,11 @@ class InboxWorker:
                 claimed = (row.id, row.contact_id)
                 contact = await contacts_repo.get(conn, row.contact_id)
                 assert contact is not None
-                turn = Turn(conn, contact, row.message, self.settings, utcnow(), self.content)
+                # "Now" is when the person wrote: waits and hours count from then,
+                # not from whenever the worker got to the message.
+                turn = Turn(
+                    conn, contact, row.message, self.settings, row.received_at, self.content
+                )
                 outs = await self.route(turn)
                 # The handler may have changed the sender (opted out, say): re-read.
                 sender = await contacts_repo.get(conn, contact.id)
