@@ -137,6 +137,8 @@ def render_map_html(network: RecoveryNetwork, made_on: date | None = None) -> st
         '<head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>Night Owl recovery map</title>",
+        # No icon to fetch: the page must work offline, with no requests at all.
+        '<link rel="icon" href="data:,">',
         f"<style>{STYLE}</style></head>",
         "<body><header><h1>Night Owl recovery map</h1>",
         f"<p>Made on {made_on:%d %B %Y}. Times can change, so check before you go if you can.</p>",

@@ -12,12 +12,16 @@ from zoneinfo import ZoneInfo
 from bot.messages import Outbound
 from bot.queues import DAYS
 from bot.store import conversations as convs
+from bot.store.content_tables import lookup_misses
 from bot.store.conversations import Conversation
 from content import texts
+from content.errors import ContentError
 from handlers import conversation as ops
 from handlers.turn import Turn
 
-COMMANDS = frozenset({"INVITE", "REMOVE", "ROTA", "STATS", "BUDDIES", "BLOCK", "UNBLOCK", "CLOSE"})
+COMMANDS = frozenset(
+    {"INVITE", "REMOVE", "ROTA", "STATS", "BUDDIES", "BLOCK", "UNBLOCK", "CLOSE", "RELOAD", "GAPS"}
+)
 MAX_STATS_NIGHTS = 90
 
 
@@ -169,6 +173,30 @@ def _nights_start(now: datetime, nights: int, zone: ZoneInfo) -> datetime:
     return noon - timedelta(days=nights - 1)
 
 
+async def _reload(turn: Turn, args: list[str]) -> str:
+    """Load content/ again; bad content is refused and the old map stays live."""
+    try:
+        network = await turn.content.reload_async()
+    except ContentError as exc:
+        return texts.render("coordinator.reload_refused", problem=str(exc.problems[0]))
+    return texts.render(
+        "coordinator.reloaded", meetings=len(network.meetings), services=len(network.services)
+    )
+
+
+async def _gaps(turn: Turn, args: list[str]) -> str:
+    """Where people looked and found nothing: the map's gaps (no one's identity)."""
+    nights = int(args[0]) if args and args[0].isdigit() else 7
+    since = _nights_start(turn.now, max(1, min(MAX_STATS_NIGHTS, nights)), turn.settings.zone)
+    misses = await lookup_misses(turn.conn, since)
+    if not misses:
+        return texts.render("coordinator.no_gaps", nights=nights)
+    listed = ", ".join(
+        f"{kind} {place or 'anywhere'} x{count}" for kind, place, count in misses[:8]
+    )
+    return texts.render("coordinator.gaps", nights=nights, list=listed)
+
+
 _COMMANDS = {
     "INVITE": _invite,
     "REMOVE": _remove,
@@ -176,5 +204,7 @@ _COMMANDS = {
     "STATS": _stats,
     "BUDDIES": _buddies,
     "BLOCK": _block,
+    "RELOAD": _reload,
+    "GAPS": _gaps,
     "UNBLOCK": _unblock,
 }

@@ -23,7 +23,6 @@ from bot.logs import JsonFormatter, quiet_libraries
 from bot.service import Service
 from bot.store.engine import Store
 from bot.store.migrate import upgrade
-from bot.store.schema import metadata
 from tests.fakes.server import serve_app
 
 T = TypeVar("T")
@@ -49,10 +48,11 @@ def make_settings(tmp_path: Path, db_url: str | None = None, **sections: Any) ->
 
 
 async def reset_database(store: Store) -> None:
-    """Empty a shared (PostgreSQL) test database so each test starts clean."""
+    """Empty a shared (PostgreSQL) test database so each test starts clean, whatever an
+    earlier run left in it."""
     async with store.tx() as conn:
-        await conn.run_sync(metadata.drop_all)
-        await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
 
 
 @asynccontextmanager

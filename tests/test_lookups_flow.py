@@ -66,3 +66,51 @@ async def test_sim_phone_lookup_uses_sms_format(
     await phone.send("SMART tonight crawley")
     [answer] = await phone.wait_for(1)
     assert count_segments(answer) <= 2
+
+
+async def test_coordinators_see_gaps_and_reload_the_map(tmp_path: Path) -> None:
+    async with buddy_world(tmp_path) as world:
+        phone = world.phone("texter-dee")
+        [found] = await phone.say("meetings halifax")
+        [nothing] = await phone.say("CA meeting sunday brighton")
+        [gaps] = await world.coord.say("/gaps 1")
+        assert gaps.startswith("Lookups that found nothing in 1 night(s): meetings Brighton x1")
+        network = world.service.content.network
+        assert await world.coord.say("/reload") == [
+            texts.render(
+                "coordinator.reloaded",
+                meetings=len(network.meetings),
+                services=len(network.services),
+            )
+        ]
+        assert found != nothing
+
+
+async def test_telegram_lookup_buttons_details_and_a_map_pin(tmp_path: Path) -> None:
+    from tests.test_telegram import CHAT, HEADERS, telegram_world
+
+    async with telegram_world(tmp_path) as world:
+        update = world.fake.text_update(CHAT, "meetings halifax")
+        assert (
+            await world.client.post("/telegram/webhook", json=update, headers=HEADERS)
+        ).status_code == 200
+        [answer] = await world.fake.wait_for_sent(1)
+        assert answer.reply_markup is not None
+        buttons = [b for row in answer.reply_markup["inline_keyboard"] for b in row]
+        assert 1 <= len([b for b in buttons if b["text"].isdigit()]) <= 5
+        details = next(b for b in buttons if b["text"] == "1")["callback_data"]
+        press = world.fake.callback_update(CHAT, details, answer.message_id)
+        assert (
+            await world.client.post("/telegram/webhook", json=press, headers=HEADERS)
+        ).status_code == 200
+        await world.fake.wait_for_requests("answerCallbackQuery")
+        sent = await world.fake.wait_for_sent(4)  # the pin follows a second later (1/s per chat)
+        methods = [c.method for c in sent]
+        assert sorted(methods) == [
+            "answerCallbackQuery",
+            "sendLocation",
+            "sendMessage",
+            "sendMessage",
+        ]
+        [details] = [c for c in sent[1:] if c.method == "sendMessage"]
+        assert details.text and details.text != answer.text and "Halifax" in details.text

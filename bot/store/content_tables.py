@@ -3,7 +3,10 @@ who asked, so coordinators can see where the map has gaps."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Integer, String, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import Id, UTCDateTime, metadata
 
@@ -17,3 +20,17 @@ lookup_log = Table(
     Column("at", UTCDateTime, nullable=False),
     Index(None, "at"),
 )
+
+
+async def lookup_misses(
+    conn: AsyncConnection, since: datetime
+) -> list[tuple[str, str | None, int]]:
+    """(kind, place, times) of lookups that found nothing since ``since``, most first."""
+    times = func.count().label("times")
+    rows = await conn.execute(
+        select(lookup_log.c.kind, lookup_log.c.place, times)
+        .where(lookup_log.c.at >= since, lookup_log.c.count == 0)
+        .group_by(lookup_log.c.kind, lookup_log.c.place)
+        .order_by(times.desc(), lookup_log.c.kind, lookup_log.c.place)
+    )
+    return [(r.kind, r.place, int(r.times)) for r in rows]
