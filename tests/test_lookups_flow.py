@@ -114,3 +114,18 @@ async def test_telegram_lookup_buttons_details_and_a_map_pin(tmp_path: Path) -> 
         ]
         [details] = [c for c in sent[1:] if c.method == "sendMessage"]
         assert details.text and details.text != answer.text and "Halifax" in details.text
+
+
+async def test_a_shared_telegram_location_finds_the_nearest(tmp_path: Path) -> None:
+    from tests.test_telegram import CHAT, HEADERS, telegram_world
+
+    async with telegram_world(tmp_path) as world:
+        here = world.fake.location_update(CHAT, 53.7248, -1.8658)  # central Halifax
+        assert (
+            await world.client.post("/telegram/webhook", json=here, headers=HEADERS)
+        ).status_code == 200
+        [answer] = await world.fake.wait_for_sent(1)
+        assert answer.text is not None and "Halifax" in answer.text
+        async with world.service.store.read() as conn:
+            [logged] = (await conn.execute(select(lookup_log))).all()
+        assert (logged.kind, logged.place) == ("meetings", "shared location")
