@@ -27,8 +27,9 @@ class Outline(HTMLParser):
         values = dict(attrs)
         if tag == "html":
             self.html_lang = values.get("lang")
-        if tag in ("link", "img", "script") and (values.get("src") or values.get("href")):
-            self.external.append(tag)
+        source = values.get("src") or values.get("href") or ""
+        if tag in ("link", "img", "script") and source and not source.startswith("data:"):
+            self.external.append(tag)  # an inline data: URL fetches nothing
         if tag not in VOID:
             self.open.append(tag)
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
