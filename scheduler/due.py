@@ -24,6 +24,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.outgoing import Splitters
+from bot.store import contacts as contacts_repo
 from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
@@ -82,6 +83,7 @@ _PEOPLE_COLUMNS = (
     contacts.c.opted_out,
     contacts.c.unreachable,
     contacts.c.timezone,
+    contacts.c.queue,
     schedule_prefs.c.contact_id.label("has_prefs"),
     *(c for c in schedule_prefs.c if c.name not in ("contact_id", "updated_at")),
 )
@@ -99,15 +101,7 @@ async def load_people(
     people: dict[int, Person] = {}
     for r in rows:
         m = r._mapping
-        contact = Contact(
-            id=m["id"],
-            channel=m["channel"],
-            address=m["address"],
-            ref=m["ref"],
-            opted_out=m["opted_out"],
-            unreachable=m["unreachable"],
-            timezone=m["timezone"],
-        )
+        contact = contacts_repo.from_row(r)
         prefs = from_mapping(m) if m["has_prefs"] is not None else Prefs()
         people[contact.id] = Person(contact, prefs, zone_of(contact, settings))
     return people

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -20,7 +19,6 @@ from bot.messages import Channel, InboundMessage, Outbound, Priority
 from bot.store import contacts as contacts_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
-from bot.store.migrate import upgrade
 from bot.store.scheduler_tables import buddy_offers, journal, scheduled
 from bot.store.tables import outbox
 from content import texts
@@ -34,21 +32,10 @@ from scheduler import prompts as prompt_schedule
 from scheduler.broadcasts import Audience
 from scheduler.due import JOBS, Job, Person, sweep_due
 from scheduler.queue import Due
-from tests.conftest import reset_database
 
 LONDON = ZoneInfo("Europe/London")
 SETTINGS = Settings()
 SPLIT: dict[str, Any] = {name: (lambda text: [text]) for name in ("sim", "sms", "telegram")}
-
-
-@pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    store = Store(db_url)
-    if not store.is_sqlite:
-        await reset_database(store)
-    await upgrade(store)
-    yield store
-    await store.close()
 
 
 async def person(store: Store, name: str, channel: str = "sim", **settings: Any) -> Contact:

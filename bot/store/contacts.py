@@ -37,7 +37,8 @@ class Contact:
         return not (self.opted_out or self.unreachable)
 
 
-def _row_to_contact(row: object) -> Contact:
+def from_row(row: object) -> Contact:
+    """A Contact from any result row that has the contacts table's columns."""
     m = row._mapping  # type: ignore[attr-defined]
     return Contact(
         id=m["id"],
@@ -53,7 +54,7 @@ def _row_to_contact(row: object) -> Contact:
 
 async def get(conn: AsyncConnection, contact_id: int) -> Contact | None:
     row = (await conn.execute(select(contacts).where(contacts.c.id == contact_id))).first()
-    return _row_to_contact(row) if row else None
+    return from_row(row) if row else None
 
 
 async def find(conn: AsyncConnection, channel: str, address: str) -> Contact | None:
@@ -62,7 +63,7 @@ async def find(conn: AsyncConnection, channel: str, address: str) -> Contact | N
             select(contacts).where(contacts.c.channel == channel, contacts.c.address == address)
         )
     ).first()
-    return _row_to_contact(row) if row else None
+    return from_row(row) if row else None
 
 
 async def get_or_create(conn: AsyncConnection, channel: str, address: str) -> Contact:
