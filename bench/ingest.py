@@ -27,14 +27,11 @@ import os
 import platform
 import re
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -50,6 +47,14 @@ from starlette.types import ASGIApp
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for tests.fakes when run as bench/ingest.py
 
+from tests.fakes.process import (  # noqa: E402
+    child,
+    cpu_seconds,
+    free_port,
+    night_owl_config,
+    serve_args,
+    wait_ready,
+)
 from tests.fakes.server import serve_app  # noqa: E402
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, signed_webhook  # noqa: E402
 
@@ -59,7 +64,6 @@ FROM_NUMBER = "+447700900000"
 SENDERS = 500  # distinct texters, cycled: realistic contact reuse
 REQUEST_TIMEOUT = 10.0
 DRAIN_SECONDS = 15.0  # after a step's schedule, how long stragglers may take
-STARTUP_SECONDS = 30.0
 INBOX_DRAIN_LIMIT = 120.0
 
 
@@ -85,75 +89,6 @@ def serve_bare(port: int) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def child(args: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process that is always killed on the way out."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIGHTOWL_")}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, *args], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    try:
-        yield proc
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def tail(log: Path) -> str:
-    return log.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-
-async def wait_ready(
-    proc: subprocess.Popen[bytes], probe: Callable[[], Awaitable[httpx.Response]], log: Path
-) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"server exited {proc.returncode}:\n{tail(log)}")
-        try:
-            if (await probe()).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            sys.exit(f"server not ready within {STARTUP_SECONDS}s:\n{tail(log)}")
-        await asyncio.sleep(0.05)
-
-
-def night_owl_config(
-    path: Path, port: int, db: Path, twilio_url: str, sid: str, token: str, level: str
-) -> None:
-    path.write_text(
-        f"""
-[server]
-host = "127.0.0.1"
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-
-[database]
-url = "sqlite+aiosqlite:///{db}"
-
-[log]
-level = "{level}"
-
-[sms]
-account_sid = "{sid}"
-auth_token = "{token}"
-from_number = "{FROM_NUMBER}"
-api_base_url = "{twilio_url}"
-""",
-        encoding="utf-8",
     )
 
 
@@ -293,12 +228,6 @@ async def closed_loop(
 # ----------------------------------------------------------------------- the runs
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def run_steps(
     url: str,
     sid: str,
@@ -374,8 +303,15 @@ async def main(args: argparse.Namespace) -> None:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         config, log = work / "config.toml", work / "nightowl.log"
-        night_owl_config(config, port, work / "nightowl.db", twilio_url, sid, token, args.log)
-        with child(["-m", "bot.cli", "serve", "--config", str(config)], log) as proc:
+        sms = f"""
+[sms]
+account_sid = "{sid}"
+auth_token = "{token}"
+from_number = "{FROM_NUMBER}"
+api_base_url = "{twilio_url}"
+"""
+        config.write_text(night_owl_config(port, work / "nightowl.db", args.log, sms), "utf-8")
+        with child(serve_args(config), log) as proc:
             async with httpx.AsyncClient(base_url=base_url, trust_env=False) as probe:
                 await wait_ready(proc, lambda: probe.get("/healthz"), log)
                 ours, answered = await run_steps(

@@ -49,15 +49,12 @@ import math
 import os
 import random
 import re
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,11 +62,18 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # for content.texts when run as bench/night.py
+sys.path.insert(0, str(REPO))  # for content and tests.fakes when run as bench/night.py
 
 from content import texts  # noqa: E402
+from tests.fakes.process import (  # noqa: E402
+    child,
+    cpu_seconds,
+    free_port,
+    night_owl_config,
+    serve_args,
+    wait_ready,
+)
 
-STARTUP_SECONDS = 30.0
 ANSWER_SECONDS = 10.0  # for enrolment replies
 TEXTER_POLL = 0.25  # a waiting texter glances at their phone this often
 BUSY_POLL = 0.5  # a buddy in a chat checks for anything else this often
@@ -97,28 +101,9 @@ CLAIMED = "(peer buddy) is here for you now"
 # ----------------------------------------------------------------------- the service
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def write_config(path: Path, port: int, db: Path) -> None:
     never = 36000  # escalation and silence timers: far beyond the night
-    path.write_text(
-        f"""
-[server]
-host = "127.0.0.1"
-port = {port}
-public_url = "http://127.0.0.1:{port}"
-
-[database]
-url = "sqlite+aiosqlite:///{db}"
-
-[log]
-level = "WARNING"
-
+    night = f"""
 [sim]
 enabled = "on"
 
@@ -140,56 +125,8 @@ renotify_after_seconds = {never}
 page_after_seconds = {never}
 honest_after_seconds = {never}
 reassure_every_seconds = {never}
-""",
-        encoding="utf-8",
-    )
-
-
-@contextmanager
-def night_owl(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``nightowl serve`` in its own process, stopped (then killed) on the way out."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NIGHTOWL_")}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def tail(log: Path) -> str:
-    return log.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-
-async def wait_ready(proc: subprocess.Popen[bytes], client: httpx.AsyncClient, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if proc.poll() is not None:
-            sys.exit(f"Night Owl exited {proc.returncode}:\n{tail(log)}")
-        try:
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            sys.exit(f"Night Owl not ready within {STARTUP_SECONDS}s:\n{tail(log)}")
-        await asyncio.sleep(0.05)
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+"""
+    path.write_text(night_owl_config(port, db, more=night), encoding="utf-8")
 
 
 # ----------------------------------------------------------------------- the people
@@ -736,8 +673,8 @@ async def main(args: argparse.Namespace) -> None:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30.0
         ) as client:
-            with night_owl(config, log) as proc:
-                await wait_ready(proc, client, log)
+            with child(serve_args(config), log) as proc:
+                await wait_ready(proc, lambda: client.get("/healthz"), log)
                 night = Night(client, think, args.poll)
                 cpu0, client0, t0 = cpu_seconds(proc.pid), time.process_time(), time.monotonic()
                 wall_start = await run_night(args, night, texters)

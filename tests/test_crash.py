@@ -8,12 +8,8 @@ not finished must go out after the restart, once.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,21 +29,13 @@ from bot.store.engine import Store
 from bot.store.tables import contacts, inbox, outbox, sim_deliveries
 from content import texts
 from tests.conftest import eventually
+from tests.fakes.process import free_port, night_owl_config, serve_args, start, tail, wait_ready
 
-REPO = Path(__file__).resolve().parents[1]
-STARTUP_SECONDS = 30.0
 STOP_SECONDS = 15.0
 # What the texters send: a compliance word, so every message gets exactly one reply
 # (the help text) whatever the rest of the routing rule does with ordinary messages.
 ASK = "HELP"
 HELP = texts.render("compliance.help")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -62,19 +50,7 @@ class NightOwl:
         self.db = self.root / "nightowl.db"
         self.config = self.root / "config.toml"
         self.log = self.root / "service.log"
-        self.config.write_text(
-            f"""
-[server]
-host = "127.0.0.1"
-port = {self.port}
-public_url = "{self.base_url}"
-
-[database]
-url = "sqlite+aiosqlite:///{self.db}"
-
-[log]
-level = "WARNING"
-
+        fast_retries = """
 [sim]
 enabled = "on"
 
@@ -82,9 +58,8 @@ enabled = "on"
 backoff_base_seconds = 0.05
 backoff_max_seconds = 0.5
 poll_seconds = 0.1
-""",
-            encoding="utf-8",
-        )
+"""
+        self.config.write_text(night_owl_config(self.port, self.db, more=fast_retries), "utf-8")
 
     @property
     def base_url(self) -> str:
@@ -92,32 +67,12 @@ poll_seconds = 0.1
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NIGHTOWL_")}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--config", str(self.config)],
-                cwd=REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.proc = start(serve_args(self.config), self.log)
 
     async def wait_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
+        assert self.proc is not None
         async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"service exited {self.proc.returncode}:\n{self.logs()}")
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"not healthy within {STARTUP_SECONDS}s:\n{self.logs()}")
-                await asyncio.sleep(0.05)
+            await wait_ready(self.proc, lambda: client.get("/healthz"), self.log)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs at all."""
@@ -131,10 +86,7 @@ poll_seconds = 0.1
         self.proc.terminate()
         code = await asyncio.to_thread(self.proc.wait, STOP_SECONDS)
         # uvicorn shuts down gracefully, then re-raises the SIGTERM it caught.
-        assert code in (0, -signal.SIGTERM), f"exit {code}:\n{self.logs()}"
-
-    def logs(self) -> str:
-        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
+        assert code in (0, -signal.SIGTERM), f"exit {code}:\n{tail(self.log)}"
 
     def engine(self) -> Engine:
         """A plain (sync) engine on the same file, for reading what is on disk."""
