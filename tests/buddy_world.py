@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from bot.service import Service
-from tests.conftest import SimPhone, make_settings, running_service
+from tests.conftest import SimPhone, make_settings, serving
 
 COORD = "coordinator-1"
 
@@ -94,7 +94,6 @@ async def buddy_world(tmp_path: Path, **sections: Any) -> AsyncIterator[World]:
     roles = {"coordinators": [f"sim:{COORD}"], "on_call": [f"sim:{COORD}"]}
     settings = make_settings(tmp_path, roles=roles, **sections)
     async with (
-        running_service(settings) as (base_url, service),
-        httpx.AsyncClient(base_url=base_url) as client,
+        serving(settings) as (client, service),
     ):
         yield World(client, service)

@@ -117,12 +117,19 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
 
 
-@pytest.fixture
-async def sim_service(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
+    """The real service on 127.0.0.1 and an HTTP client pointed at it."""
     async with (
         running_service(settings) as (base_url, service),
         httpx.AsyncClient(base_url=base_url) as client,
     ):
+        yield client, service
+
+
+@pytest.fixture
+async def sim_service(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
+    async with serving(settings) as (client, service):
         yield client, service
 
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
-
 from content import texts
-from tests.conftest import make_settings, running_service
+from tests.conftest import make_settings, serving
 from tests.fakes.server import serve_app
 from tests.fakes.telegram_api import FakeTelegram, SentCall
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, signed_webhook
@@ -41,8 +39,7 @@ async def test_sms_texter_and_telegram_buddy(tmp_path: Path) -> None:
             },
         )
         async with (
-            running_service(settings) as (base_url, _),
-            httpx.AsyncClient(base_url=base_url) as client,
+            serving(settings) as (client, _),
         ):
 
             async def telegram(update: dict[str, object]) -> None:

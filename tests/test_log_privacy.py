@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import httpx
-
-from tests.conftest import LOG_CAPTURE, SimPhone, make_settings, running_service
+from tests.conftest import LOG_CAPTURE, SimPhone, make_settings, serving
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, signed_webhook
 from tests.test_sms import AUTH, OURS, PUBLIC, SID, sms_world
 from tests.test_telegram import HEADERS, telegram_world
@@ -55,8 +53,7 @@ async def test_no_personal_data_in_logs_across_every_channel(tmp_path: Path) -> 
     settings_dir = tmp_path / "sim"
     settings_dir.mkdir()
     async with (
-        running_service(make_settings(settings_dir)) as (base_url, _),
-        httpx.AsyncClient(base_url=base_url) as client,
+        serving(make_settings(settings_dir)) as (client, _),
     ):
         phone = SimPhone(client, "sim-person")
         await phone.send("sim secret words")

@@ -22,7 +22,7 @@ from bot.store.tables import contacts, outbox
 from handlers.scheduling import handle_command
 from handlers.turn import Turn
 from scheduler import broadcasts
-from tests.conftest import eventually, make_settings, running_service
+from tests.conftest import eventually, make_settings, running_service, serving
 from tests.fakes.server import serve_app
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio, signed_webhook
@@ -67,8 +67,7 @@ async def world(
             roles={"coordinators": ["sim:boss"]},
         )
         async with (
-            running_service(settings) as (base_url, service),
-            httpx.AsyncClient(base_url=base_url) as client,
+            serving(settings) as (client, service),
         ):
             yield service, client, tg, tw
 

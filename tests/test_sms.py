@@ -21,7 +21,7 @@ from bot.store import contacts as contacts_repo
 from bot.store.contacts import Contact
 from bot.store.tables import inbox, outbox
 from content import texts
-from tests.conftest import count_rows, eventually, make_settings, running_service
+from tests.conftest import count_rows, eventually, make_settings, serving
 from tests.fakes.server import serve_app
 from tests.fakes.twilio_api import FakeTwilio, inbound_sms_params, signed_webhook
 
@@ -57,8 +57,7 @@ async def sms_world(
             server={"public_url": PUBLIC},
         )
         async with (
-            running_service(settings) as (base_url, service),
-            httpx.AsyncClient(base_url=base_url) as client,
+            serving(settings) as (client, service),
         ):
             yield World(fake, client, service)
 

@@ -21,7 +21,7 @@ from bot.service import Service
 from bot.store import contacts as contacts_repo
 from bot.store.tables import inbox, outbox
 from content import texts
-from tests.conftest import count_rows, eventually, make_settings, running_service
+from tests.conftest import count_rows, eventually, make_settings, serving
 from tests.fakes.server import serve_app
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -55,8 +55,7 @@ async def telegram_world(
             server={"public_url": "https://owl.example.org"},
         )
         async with (
-            running_service(settings) as (base_url, service),
-            httpx.AsyncClient(base_url=base_url) as client,
+            serving(settings) as (client, service),
         ):
             yield World(fake, client, service)
 
