@@ -26,6 +26,7 @@ class Prefs:
     notices: bool = False
     weekly: bool = True
     staff_appts: bool = False
+    checkup_time: time | None = None
 
 
 def from_mapping(m: Any | None) -> Prefs:
@@ -41,6 +42,7 @@ def from_mapping(m: Any | None) -> Prefs:
         m["notices"],
         m["weekly"],
         m["staff_appts"],
+        m["checkup_time"],
     )
 
 
@@ -53,6 +55,7 @@ def _prefs(
     notices: bool,
     weekly: bool,
     staff_appts: bool,
+    checkup_time: str | None,
 ) -> Prefs:
     """Parsed once per distinct combination: a sweep reads thousands of the same few."""
     return Prefs(
@@ -62,6 +65,7 @@ def _prefs(
         notices=notices,
         weekly=weekly,
         staff_appts=staff_appts,
+        checkup_time=parse_hhmm(checkup_time) if checkup_time else None,
     )
 
 

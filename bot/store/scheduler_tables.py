@@ -1,4 +1,5 @@
-"""Tables for reminders, daily prompts and the journal, buddy offers and broadcasts.
+"""Tables for reminders, daily prompts and the journal, check-ups, buddy offers and
+broadcasts.
 
 Every pending send is one ``scheduled`` row with a ``due_at`` and a unique idempotency
 ``key`` (the outbox's ``dedupe_key`` too), so sweeps can be repeated, raced or crashed
@@ -33,6 +34,7 @@ schedule_prefs = Table(
     Column("notices", Boolean, nullable=False, default=False),
     Column("weekly", Boolean, nullable=False, default=True),
     Column("staff_appts", Boolean, nullable=False, default=False),
+    Column("checkup_time", String(5)),  # local "HH:MM"; None = no check-ups
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
@@ -84,6 +86,30 @@ journal = Table(
     Column("shared", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "contact_id", "created_at"),
+)
+
+# Recovery-capital check-ups (BARC-10): one row per check-up, one per answer. Private
+# like the journal.
+checkups = Table(
+    "checkups",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("asking", SmallInteger),  # SMS: the statement asked last (1-10)
+    Column("asked_at", UTCDateTime),  # None while it waits for the day's prompt answer
+    Column("completed_at", UTCDateTime),
+    Column("score", SmallInteger),  # 10-60, once all ten are answered
+    Index(None, "contact_id", "completed_at"),
+)
+
+checkup_answers = Table(
+    "checkup_answers",
+    metadata,
+    Column("checkup_id", Id, ForeignKey("checkups.id", ondelete="CASCADE"), primary_key=True),
+    Column("item", SmallInteger, primary_key=True),  # 1-10
+    Column("answer", SmallInteger, nullable=False),  # 1 strongly disagree … 6 strongly agree
+    Column("answered_at", UTCDateTime, nullable=False),
 )
 
 buddy_offers = Table(

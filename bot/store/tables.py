@@ -69,9 +69,12 @@ contacts = Table(
     Column("timezone", String(64)),
     # The buddy queue this person came in by (a Telegram deep link, an SMS number).
     Column("queue", String(24)),
+    # The area (as the map names it) a person chose for local notices.
+    Column("area", String(48)),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("channel", "address"),
+    Index(None, "area"),
 )
 
 inbox = Table(
