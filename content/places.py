@@ -107,6 +107,8 @@ class Gazetteer:
             }
         )
         self.longest_name_words = max((len(n.split()) for n in names), default=1)
+        # Every area the towns belong to, by name ("West Sussex").
+        self.areas: tuple[str, ...] = tuple(sorted({town.area for town in self._towns}))
 
     def _area_near(self, latitude: float, longitude: float) -> str | None:
         best: tuple[float, str] | None = None
@@ -131,6 +133,24 @@ class Gazetteer:
         matches = {place for name, place in self._by_name.items() if close_enough(wanted, name)}
         # Two different towns equally close means we can't tell: don't guess.
         return matches.pop() if len(matches) == 1 else None
+
+    def place(self, text: str) -> Place | None:
+        """A postcode district ("RH10"), a full postcode's district ("RH10 1AB") or a
+        town (a small typo forgiven)."""
+        words = text.split()
+        if len(words) == 2 and INWARD_PATTERN.match(words[1]) and OUTCODE_PATTERN.match(words[0]):
+            return self.outcode(words[0])
+        return self.outcode(text) or self.town(text)
+
+    def area(self, text: str) -> str | None:
+        """The area ``text`` names: the area itself ("west sussex"), or the area of a
+        town or postcode in it ("Crawley", "RH10")."""
+        wanted = normalise_name(text)
+        named = next((a for a in self.areas if normalise_name(a) == wanted), None)
+        if named is not None:
+            return named
+        found = self.place(text)
+        return found.area if found else None
 
     def by_key(self, key: str) -> Place | None:
         """Undo :attr:`Place.key` (used in Telegram callback data)."""

@@ -34,6 +34,11 @@ def _parse_when(text: str, turn: Turn) -> tuple[datetime, bool] | None:
     return parsed.starts_at, urgent
 
 
+def _unknown_area(turn: Turn, name: str) -> Outbound:
+    known = ", ".join(turn.content.network.places.areas)
+    return Outbound(texts.render("broadcast.unknown_area", area=name, areas=known))
+
+
 async def compose(turn: Turn, args: str) -> list[Outbound]:
     """``/broadcast all | now | 12h | The Hub is shut on Monday.``: a draft and a preview."""
     parts = [p.strip() for p in args.split("|", 3)]
@@ -44,6 +49,11 @@ async def compose(turn: Turn, args: str) -> list[Outbound]:
     lasts = parse_offsets(parts[2])
     if audience is None or when is None or lasts is None or len(lasts) != 1:
         return [Outbound(texts.render("broadcast.help"))]
+    if audience.kind == "area":
+        area = turn.content.network.places.area(audience.name or "")
+        if area is None:
+            return [_unknown_area(turn, audience.name or "")]
+        audience = Audience("area", area)  # as contacts store it: "crawley" -> "West Sussex"
     send_at, urgent = when
     expires_at = send_at + timedelta(minutes=lasts[0])
     text = parts[3]

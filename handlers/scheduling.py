@@ -1,4 +1,5 @@
-"""Reminders, daily prompts and the journal, broadcasts: the router's entry points.
+"""Reminders, daily prompts and the journal, areas and broadcasts: the router's entry
+points.
 
 A command is the first word of a message (with or without Telegram's ``/`` and
 ``@botname``) and the rest is its argument. A command handler may still answer None
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.messages import Outbound
-from handlers import broadcasts, prompts, reminders
+from handlers import areas, broadcasts, prompts, reminders
 from handlers.roles import is_coordinator
 from handlers.turn import Turn
 
@@ -29,6 +30,7 @@ FOR_EVERYONE: dict[str, Command] = {
     "JOURNAL": prompts.journal_command,
     "SHARE": prompts.share_command,
     "NOTICES": broadcasts.notices_command,
+    "AREA": areas.area_command,
 }
 FOR_COORDINATORS: dict[str, Command] = {
     "/APPT": reminders.staff_add,
@@ -47,7 +49,8 @@ def split_command(text: str) -> tuple[str, str]:
 
 
 async def handle_command(turn: Turn) -> list[Outbound] | None:
-    """REMIND, APPTS, DROP, PROMPTS, JOURNAL, SHARE, and coordinators' /appt, /broadcast…"""
+    """REMIND, APPTS, DROP, PROMPTS, JOURNAL, SHARE, AREA, and coordinators' /appt,
+    /broadcast…"""
     if turn.message.kind not in ("text", "button"):
         return None
     word, args = split_command(turn.message.text)

@@ -49,8 +49,12 @@ class Audience:
 
     @classmethod
     def parse(cls, text: str) -> Audience | None:
-        kind, _, name = text.strip().lower().partition(" ")
-        name = name.strip()
+        """``all``, ``queue default``, ``area West Sussex``… (queue names folded to lower
+        case; an area keeps the map's spelling, which contacts store)."""
+        kind, _, name = text.strip().partition(" ")
+        kind, name = kind.lower(), name.strip()
+        if kind != "area":
+            name = name.lower()
         if kind not in AUDIENCE_KINDS or (kind == "all" and name):
             return None
         if kind in ("area", "queue") and not name:
@@ -58,8 +62,9 @@ class Audience:
         return cls(kind, name or None)
 
 
-async def subscribers(conn: AsyncConnection, now: datetime) -> list[int]:
-    """Everyone with daily prompts, an upcoming appointment, or notices switched on."""
+async def subscribers(conn: AsyncConnection, now: datetime, area: str | None = None) -> list[int]:
+    """Everyone with daily prompts, an upcoming appointment, or notices switched on;
+    with ``area``, only those who chose that area."""
     prefs_say_yes = exists().where(
         schedule_prefs.c.contact_id == contacts.c.id,
         or_(schedule_prefs.c.prompt_time.is_not(None), schedule_prefs.c.notices.is_(True)),
@@ -69,16 +74,15 @@ async def subscribers(conn: AsyncConnection, now: datetime) -> list[int]:
         appointments.c.status == "active",
         appointments.c.starts_at > now,
     )
-    rows = await conn.execute(
-        select(contacts.c.id).where(or_(prefs_say_yes, has_appointment)).order_by(contacts.c.id)
-    )
-    return [r.id for r in rows]
+    query = select(contacts.c.id).where(or_(prefs_say_yes, has_appointment))
+    if area is not None:
+        query = query.where(contacts.c.area == area)
+    return [r.id for r in await conn.execute(query.order_by(contacts.c.id))]
 
 
 async def team_audience(conn: AsyncConnection, audience: Audience) -> list[int]:
     """Contact ids for the buddy-queue audiences: all buddies, buddies of a queue, and
-    the people of a queue (who came in by it, or have talked to a buddy in it).
-    An ``area`` has no members yet: contacts carry no area."""
+    the people of a queue (who came in by it, or have talked to a buddy in it)."""
     if audience.kind == "buddies":
         everyone = await convs.list_buddies(conn)
         return [
@@ -92,8 +96,8 @@ async def team_audience(conn: AsyncConnection, audience: Audience) -> list[int]:
 async def resolve(conn: AsyncConnection, audience: Audience, now: datetime) -> list[int]:
     """Who a broadcast goes to (opted-out people included: they are skipped, and
     counted as skipped, when it is sent)."""
-    if audience.kind == "all":
-        return await subscribers(conn, now)
+    if audience.kind in ("all", "area"):
+        return await subscribers(conn, now, audience.name)
     return await team_audience(conn, audience)
 
 

@@ -30,9 +30,13 @@ TABLE: list[tuple[str, str, str | None]] = [
     ("new texter", "/next", texts.render("texter.for_volunteers")),
     ("new texter", "FORGET", texts.render("texter.forget_ask")),
     ("new texter", "JOIN NOPE12", texts.render("buddy.bad_code")),
+    ("new texter", "AREA crawley", texts.render("area.set_no_notices", area="West Sussex")),
+    ("new texter", "area round here is rough tonight", QUEUED),
+    ("new texter", "AREA Narnia", texts.render("area.unknown")),
     ("texter in chat", "HELP", HELP),
     ("texter in chat", "DONE", texts.render("texter.done")),
     ("texter in chat", "meetings halifax", None),  # relayed to the buddy, not a lookup
+    ("texter in chat", "AREA Crawley", None),
     ("buddy", "HELP", HELP),
     ("buddy", "on", texts.render("buddy.on", waiting=0)),
     ("buddy", "next", texts.render("buddy.nobody_waiting")),

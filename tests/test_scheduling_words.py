@@ -33,6 +33,9 @@ TYPICAL = {
     "segments": 2,
     "cost": "96.00",
     "expires": "Mon 16 Mar 09:00",
+    "area": "Brighton and Hove",
+    "areas": "Brighton and Hove, Calderdale, West Sussex",
+    "place": "SW1A",
 }
 
 

@@ -109,6 +109,18 @@ async def set_flags(
     await conn.execute(update(contacts).where(contacts.c.id == contact_id).values(**values))
 
 
+async def area_of(conn: AsyncConnection, contact_id: int) -> str | None:
+    """The area a person chose for local notices, if any."""
+    found = await conn.execute(select(contacts.c.area).where(contacts.c.id == contact_id))
+    return found.scalar_one_or_none()
+
+
+async def set_area(conn: AsyncConnection, contact_id: int, area: str | None) -> None:
+    await conn.execute(
+        update(contacts).where(contacts.c.id == contact_id).values(area=area, updated_at=utcnow())
+    )
+
+
 async def forget(conn: AsyncConnection, contact_id: int) -> None:
     """Erase what a person said to us: earlier inbound text (rows already handled),
     outbound text, and the reference anyone may have noted."""
