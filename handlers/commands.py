@@ -1,4 +1,4 @@
-"""What plain-word settings commands (AREA) share."""
+"""What plain-word settings commands (CHECKUP, AREA) share."""
 
 from __future__ import annotations
 

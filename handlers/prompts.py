@@ -23,7 +23,7 @@ from handlers.offers import make_offer
 from handlers.triage import triage
 from handlers.turn import Turn
 from handlers.when import parse_clock
-from scheduler import prefs
+from scheduler import checkups, prefs
 from scheduler import prompts as prompt_schedule
 from scheduler.localtime import hhmm, zone_of
 
@@ -112,12 +112,13 @@ async def journal_reply(turn: Turn) -> list[Outbound] | None:
     )
     outs = [Outbound(texts.render("journal.saved"))]
     reason = _offer_reason(text, prompt, score)
-    if reason is not None:
-        urgent = reason.startswith("crisis:")
-        outs.insert(0, await make_offer(turn.conn, turn.contact.id, reason, urgent, turn.now))
-        # Buddy-queue seam: inside night hours the buddy-queue code queues an urgent
-        # person at once (here, with the offer id from pending_offer) instead of waiting
-        # for a YES.
+    if reason is None:  # a check-up statement that waited for this answer follows it
+        return outs + await checkups.ask_after_prompt(turn.conn, turn.contact.id, turn.now)
+    urgent = reason.startswith("crisis:")
+    outs.insert(0, await make_offer(turn.conn, turn.contact.id, reason, urgent, turn.now))
+    # Buddy-queue seam: inside night hours the buddy-queue code queues an urgent
+    # person at once (here, with the offer id from pending_offer) instead of waiting
+    # for a YES.
     return outs
 
 

@@ -1,5 +1,5 @@
-"""Reminders, daily prompts and the journal, areas and broadcasts: the router's entry
-points.
+"""Reminders, daily prompts and the journal, check-ups, areas and broadcasts: the
+router's entry points.
 
 A command is the first word of a message (with or without Telegram's ``/`` and
 ``@botname``) and the rest is its argument. A command handler may still answer None
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.messages import Outbound
-from handlers import areas, broadcasts, prompts, reminders
+from handlers import areas, broadcasts, checkups, prompts, reminders
 from handlers.roles import is_coordinator
 from handlers.turn import Turn
 
@@ -29,6 +29,7 @@ FOR_EVERYONE: dict[str, Command] = {
     "WEEKLY": prompts.weekly_command,
     "JOURNAL": prompts.journal_command,
     "SHARE": prompts.share_command,
+    "CHECKUP": checkups.checkup_command,
     "NOTICES": broadcasts.notices_command,
     "AREA": areas.area_command,
 }
@@ -49,8 +50,8 @@ def split_command(text: str) -> tuple[str, str]:
 
 
 async def handle_command(turn: Turn) -> list[Outbound] | None:
-    """REMIND, APPTS, DROP, PROMPTS, JOURNAL, SHARE, AREA, and coordinators' /appt,
-    /broadcast…"""
+    """REMIND, APPTS, DROP, PROMPTS, JOURNAL, SHARE, CHECKUP, AREA, and coordinators'
+    /appt, /broadcast…"""
     if turn.message.kind not in ("text", "button"):
         return None
     word, args = split_command(turn.message.text)

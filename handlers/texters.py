@@ -1,9 +1,11 @@
 """The texter's side of the routing rule (everything after compliance words).
 
-Inside a conversation: everything relays to the buddy, except DONE. Outside one:
-answers to questions we asked, then commands and lookups, then journal replies, then
-a new buddy conversation (or the out-of-hours reply). Triage runs first: a person
-asking for help always wins over a command.
+Check-up answers come first (a Telegram button wherever the person is, a bare number
+outside a buddy chat: neither can hold a crisis phrase); they are private and never
+reach a buddy. Inside a conversation: everything else relays to the buddy, except
+DONE. Outside one: answers to questions we asked, then journal replies, then commands
+and lookups, then a new buddy conversation (or the out-of-hours reply). Triage runs
+first: a person asking for help always wins over a command.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from bot.queues import QueueConfig
 from bot.store import contacts as contacts_repo
 from bot.store import conversations as convs
 from content import texts
+from handlers import checkups, lookups, offers, scheduling
 from handlers import conversation as conversation_ops
-from handlers import lookups, offers, scheduling
 from handlers.triage import triage
 from handlers.turn import Turn
 
@@ -95,6 +97,9 @@ async def handle(turn: Turn) -> list[Outbound]:
     text = turn.message.text.strip()
     word = turn.words
     conv = await convs.open_for_texter(conn, contact.id)
+    checkup = await checkups.answer(turn, in_chat=conv is not None)
+    if checkup is not None:
+        return checkup
     flag = triage(text) if text else None
 
     if conv is not None:

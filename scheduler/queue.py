@@ -63,6 +63,12 @@ async def add(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await insert_many_ignore(conn, scheduled, rows, "key")
 
 
+async def taken(conn: AsyncConnection, key: str) -> bool:
+    """Whether a row with this key exists, whatever its state."""
+    found = await conn.execute(select(scheduled.c.id).where(scheduled.c.key == key))
+    return found.first() is not None
+
+
 async def claim(conn: AsyncConnection, now: datetime, limit: int) -> list[Due]:
     """Pending rows that are due, oldest first. Uses the (status, due_at) index, so the
     cost does not grow with the number of future rows; other instances skip the rows

@@ -1,5 +1,6 @@
 """The optional weekly summary, sent with Sunday's prompt: check-in averages this week
-against last week in words, and on Telegram a small chart of the last eight weeks."""
+against last week in words (with the latest check-up score and its trend, for people
+who have one), and on Telegram a small chart of the last eight weeks."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.messages import Outbound, Priority
 from bot.store.scheduler_tables import journal
 from content import texts
+from scheduler import recovery_capital
 from scheduler.due import Person
 from scheduler.localtime import at_local
 
@@ -86,21 +88,28 @@ def chart_png(scores: Weekly) -> bytes:
     return buffer.getvalue()
 
 
+async def checkup_words(conn: AsyncConnection, person: Person) -> str | None:
+    """The latest check-up score and its trend, for people who have finished one."""
+    result = await recovery_capital.latest_result(conn, person.contact.id)
+    return texts.render("checkup.in_summary", result=result) if result else None
+
+
 async def weekly(conn: AsyncConnection, person: Person, sunday: date, key: str) -> list[Outbound]:
-    """The summary for the week ending ``sunday``; nothing if there were no check-ins."""
+    """The summary for the week ending ``sunday``; nothing if there were no check-ins
+    and there is no check-up score."""
     scores = await weekly_scores(conn, person, sunday)
-    words = trend_words(scores)
-    if words is None:
+    parts = [words for words in (trend_words(scores), await checkup_words(conn, person)) if words]
+    if not parts:
         return []
     meta: dict[str, object] = {"tag": "summary"}
-    if person.contact.channel == "telegram":
+    if person.contact.channel == "telegram" and scores:
         meta["photo"] = {
             "filename": f"week-{sunday.isoformat()}.png",
             "content_b64": base64.b64encode(chart_png(scores)).decode(),
         }
     return [
         Outbound(
-            texts.render("summary.weekly", trend=words),
+            texts.render("summary.weekly", trend="; ".join(parts)),
             priority=Priority.REMINDER,
             kind="summary",
             meta=meta,

@@ -30,12 +30,17 @@ TABLE: list[tuple[str, str, str | None]] = [
     ("new texter", "/next", texts.render("texter.for_volunteers")),
     ("new texter", "FORGET", texts.render("texter.forget_ask")),
     ("new texter", "JOIN NOPE12", texts.render("buddy.bad_code")),
+    ("new texter", "CHECKUP", texts.render("checkup.status_off")),
+    ("new texter", "checkup on", texts.render("checkup.on", time="09:00")),
+    ("new texter", "checkup on my mate please", QUEUED),  # a message, not a setting
+    ("new texter", "5", QUEUED),  # no check-up statement asked: an ordinary message
     ("new texter", "AREA crawley", texts.render("area.set_no_notices", area="West Sussex")),
     ("new texter", "area round here is rough tonight", QUEUED),
     ("new texter", "AREA Narnia", texts.render("area.unknown")),
     ("texter in chat", "HELP", HELP),
     ("texter in chat", "DONE", texts.render("texter.done")),
     ("texter in chat", "meetings halifax", None),  # relayed to the buddy, not a lookup
+    ("texter in chat", "CHECKUP ON", None),
     ("texter in chat", "AREA Crawley", None),
     ("buddy", "HELP", HELP),
     ("buddy", "on", texts.render("buddy.on", waiting=0)),

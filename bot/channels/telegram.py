@@ -141,11 +141,17 @@ class TelegramSender(RecordsSent):
         return split_telegram(text)
 
     async def _send(self, row: OutRow) -> str | None:
-        """One Bot API call for the row: a button press acknowledged, a map pin, or text
-        (with buttons). Returns the Telegram message id, if a message was sent."""
+        """One Bot API call for the row: a button press acknowledged, an earlier
+        message's buttons changed, a map pin, or text (with buttons). Returns the
+        Telegram message id, if a message was sent."""
         chat = int(row.address)
         if "answer_callback" in row.meta:
             await self.bot.answer_callback_query(callback_query_id=row.meta["answer_callback"])
+            return None
+        if "edit_message" in row.meta:
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat, message_id=row.meta["edit_message"], reply_markup=_markup(row.meta)
+            )
             return None
         for kind in ("document", "photo"):
             if kind in row.meta:
