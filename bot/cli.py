@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+import uvloop
 
 from bot import logs
 from bot.app import create_app
@@ -60,7 +61,7 @@ def serve(settings: Settings) -> int:
     print(f"Night Owl on http://{settings.server.host}:{settings.server.port}", file=sys.stderr)
     for channel, status in settings.channel_status().items():
         print(f"  {channel}: {status}", file=sys.stderr)
-    asyncio.run(_serve(settings))
+    uvloop.run(_serve(settings))  # libuv's loop: cheaper wake-ups for every database call
     return 0
 
 

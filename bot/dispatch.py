@@ -15,6 +15,8 @@ import random
 from contextlib import suppress
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.channels.base import PermanentSendError, Sender, TransientSendError
 from bot.clock import utcnow
 from bot.config import DispatchConfig
@@ -22,6 +24,7 @@ from bot.metrics import Metrics
 from bot.store import contacts as contacts_repo
 from bot.store import outbox as outbox_repo
 from bot.store.engine import Store
+from bot.store.group_commit import GroupCommit
 from bot.store.outbox import COMPLIANCE_KIND, OutRow
 
 log = logging.getLogger("nightowl.dispatch")
@@ -40,6 +43,7 @@ class Dispatcher:
         self.cfg = cfg
         self.metrics = metrics
         self.channel = sender.channel
+        self.outcomes = GroupCommit(store)  # each send's outcome, recorded in batches
         self.wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._slot_freed = asyncio.Event()
@@ -58,8 +62,7 @@ class Dispatcher:
                     continue
                 self.wakeup.clear()
                 try:
-                    async with self.store.tx() as conn:
-                        rows = await outbox_repo.claim(conn, self.channel, free, lease)
+                    rows = await self._claim(free, lease)
                 except Exception:  # the database is briefly unavailable: try again soon
                     log.exception("claiming sends failed", extra={"channel": self.channel})
                     rows = []
@@ -72,6 +75,14 @@ class Dispatcher:
         finally:
             for task in self._in_flight:
                 task.cancel()
+
+    async def _claim(self, limit: int, lease: timedelta) -> list[OutRow]:
+        # Look first: SQLite has one writer, and most looks find nothing to send.
+        async with self.store.read() as conn:
+            if not await outbox_repo.any_due(conn, self.channel):
+                return []
+        async with self.store.tx() as conn:
+            return await outbox_repo.claim(conn, self.channel, limit, lease)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -102,8 +113,7 @@ class Dispatcher:
             log.exception("unexpected send error", extra={"outbox_id": row.id})
             await self._retry(row, TransientSendError(f"{self.channel}:{type(exc).__name__}"))
             return
-        async with self.store.tx() as conn:
-            await self.sender.record_sent(conn, row, provider_id)
+        await self.outcomes.run(lambda conn: self.sender.record_sent(conn, row, provider_id))
         self.metrics.outbound.labels(self.channel, "sent").inc()
         self.metrics.dispatch_latency.labels(self.channel).observe(
             (utcnow() - row.created_at).total_seconds()
@@ -123,8 +133,7 @@ class Dispatcher:
         return None
 
     async def _close(self, row: OutRow, status: str, reason: str) -> None:
-        async with self.store.tx() as conn:
-            await outbox_repo.close(conn, row.id, status, reason)
+        await self.outcomes.run(lambda conn: outbox_repo.close(conn, row.id, status, reason))
         self.metrics.outbound.labels(self.channel, status).inc()
         log.info(status, extra={"outbox_id": row.id, "reason": reason, "channel": self.channel})
 
@@ -133,8 +142,9 @@ class Dispatcher:
             await self._close(row, "failed", exc.reason)
             return
         delay = exc.retry_after if exc.retry_after is not None else backoff(row.attempts, self.cfg)
-        async with self.store.tx() as conn:
-            await outbox_repo.retry_later(conn, row.id, delay, exc.reason)
+        await self.outcomes.run(
+            lambda conn: outbox_repo.retry_later(conn, row.id, delay, exc.reason)
+        )
         self.metrics.outbound.labels(self.channel, "retry").inc()
         log.warning(
             "send will be retried",
@@ -147,12 +157,15 @@ class Dispatcher:
         )
 
     async def _fail(self, row: OutRow, exc: PermanentSendError) -> None:
-        async with self.store.tx() as conn:
+
+        async def record(conn: AsyncConnection) -> None:
             await outbox_repo.close(conn, row.id, "failed", exc.reason)
             if exc.contact_state == "opted_out":
                 await contacts_repo.set_flags(conn, row.contact_id, opted_out=True)
             elif exc.contact_state == "unreachable":
                 await contacts_repo.set_flags(conn, row.contact_id, unreachable=True)
+
+        await self.outcomes.run(record)
         self.metrics.outbound.labels(self.channel, "failed").inc()
         log.warning(
             "send failed for good",

@@ -18,6 +18,7 @@ from bot.metrics import Metrics
 from bot.store import inbox as inbox_repo
 from bot.store import outbox as outbox_repo
 from bot.store.engine import Store
+from bot.store.group_commit import GroupCommit
 from bot.worker import InboxWorker
 from content.loader import ContentStore
 from handlers.router import route
@@ -43,6 +44,8 @@ class Service:
         self.settings = settings
         self.store = store or Store(settings.database.url, settings.database.busy_timeout_ms)
         self.metrics = Metrics()
+        # Inbound messages jump the writer's line: their senders wait for our answer.
+        self.inbox_writes = GroupCommit(self.store, urgent=True)
         self.content = ContentStore()
         self.senders = build_senders(settings)
         self.dispatchers = {
@@ -72,8 +75,7 @@ class Service:
 
     async def accept(self, msg: InboundMessage) -> int | None:
         """Store an inbound message durably; its inbox id, or None for a retry."""
-        async with self.store.tx() as conn:
-            inbox_id = await inbox_repo.record(conn, msg)
+        inbox_id = await self.inbox_writes.run(lambda conn: inbox_repo.record(conn, msg))
         channel = msg.channel.value
         if inbox_id is None:
             self.metrics.inbound.labels(channel, "duplicate").inc()

@@ -1,6 +1,11 @@
 """The inbox worker: hands each stored inbound message to the handlers, in order per
 sender, and commits the handlers' effects, their outbox rows and the inbox row's
 "done" together, so a crash at any point means the message is simply handled again.
+
+When messages queue up, several are handled in one transaction (each inside its own
+savepoint, so one that fails does not undo the others): the cost of a transaction is
+shared, and the backlog clears faster. A batch ends early when an inbound message is
+waiting to be stored, so a webhook never waits behind more than one handler.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot import outgoing
 from bot.config import Settings
 from bot.messages import Outbound
-from bot.store import contacts as contacts_repo
 from bot.store import inbox as inbox_repo
 from bot.store.engine import Store
+from bot.store.inbox import InboxRow
 from content import texts
 from content.loader import ContentStore
 from handlers.turn import Turn
@@ -24,6 +31,7 @@ log = logging.getLogger("nightowl.worker")
 
 Route = Callable[[Turn], Awaitable[list[Outbound]]]
 MAX_ATTEMPTS = 3
+BATCH_LIMIT = 32  # messages in one transaction at most
 
 
 class InboxWorker:
@@ -48,55 +56,54 @@ class InboxWorker:
         while True:
             self.wakeup.clear()
             try:
-                handled = await self.process_one()
+                handled = await self.process_batch()
             except Exception:  # the database itself failed: wait, then carry on
                 log.exception("inbox worker error")
-                handled = False
+                handled = 0
             if not handled:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout=1.0)
 
-    async def process_one(self) -> bool:
-        """Handle the next inbound message, if any; False when the inbox is empty."""
-        claimed: tuple[int, int] | None = None  # (inbox id, contact id)
-        try:
-            async with self.store.tx() as conn:
+    async def process_batch(self) -> int:
+        """Handle the messages waiting (up to a batch); how many were taken."""
+        channels: set[str] = set()
+        taken = 0
+        async with self.store.tx() as conn:
+            while taken < BATCH_LIMIT and not (taken and self.store.urgent_writer_waiting()):
                 row = await inbox_repo.claim_next(conn)
                 if row is None:
-                    return False
-                claimed = (row.id, row.contact_id)
-                contact = await contacts_repo.get(conn, row.contact_id)
-                assert contact is not None
-                # "Now" is when the person wrote: waits and hours count from then,
-                # not from whenever the worker got to the message.
-                turn = Turn(
-                    conn, contact, row.message, self.settings, row.received_at, self.content
-                )
-                outs = await self.route(turn)
-                # The handler may have changed the sender (opted out, say): re-read.
-                sender = await contacts_repo.get(conn, contact.id)
-                channels = await outgoing.write(conn, self.splitters, sender, outs, inbox_id=row.id)
-                await inbox_repo.finish(conn, row.id)
-        except Exception:
-            if claimed is None:
-                raise
-            log.exception("handler failed", extra={"inbox_id": claimed[0]})
-            channels = await self._after_failure(*claimed)
+                    break
+                taken += 1
+                try:
+                    async with conn.begin_nested():
+                        channels |= await self._handle(conn, row)
+                except Exception:
+                    log.exception("handler failed", extra={"inbox_id": row.id})
+                    channels |= await self._after_failure(conn, row)
         self.notify(channels)
-        return True
+        return taken
 
-    async def _after_failure(self, inbox_id: int, contact_id: int) -> set[str]:
-        """Count the failure; after a few, give up on the message and say sorry."""
-        async with self.store.tx() as conn:
-            attempts = await inbox_repo.note_attempt(conn, inbox_id)
-            if attempts < MAX_ATTEMPTS:
-                return set()
-            await inbox_repo.finish(conn, inbox_id, status="failed")
-            contact = await contacts_repo.get(conn, contact_id)
-            return await outgoing.write(
-                conn,
-                self.splitters,
-                contact,
-                [Outbound(texts.render("general.error"))],
-                inbox_id=inbox_id,
-            )
+    async def _handle(self, conn: AsyncConnection, row: InboxRow) -> set[str]:
+        # "Now" is when the person wrote: waits and hours count from then, not from
+        # whenever the worker got to the message.
+        turn = Turn(conn, row.contact, row.message, self.settings, row.received_at, self.content)
+        outs = await self.route(turn)
+        # turn.contact: the sender as the handler left them (opted out, say).
+        channels = await outgoing.write(conn, self.splitters, turn.contact, outs, inbox_id=row.id)
+        await inbox_repo.finish(conn, row.id)
+        return channels
+
+    async def _after_failure(self, conn: AsyncConnection, row: InboxRow) -> set[str]:
+        """Count the failure (the message stays pending and is tried again at once);
+        after a few, give up on it and say sorry."""
+        attempts = await inbox_repo.note_attempt(conn, row.id)
+        if attempts < MAX_ATTEMPTS:
+            return set()
+        await inbox_repo.finish(conn, row.id, status="failed")
+        return await outgoing.write(
+            conn,
+            self.splitters,
+            row.contact,
+            [Outbound(texts.render("general.error"))],
+            inbox_id=row.id,
+        )

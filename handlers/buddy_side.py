@@ -82,7 +82,7 @@ async def handle(turn: Turn, buddy: Buddy) -> list[Outbound]:
 
     if word == "ON":
         await convs.set_buddy(conn, buddy.id, on_duty=True)
-        waiting = len(await convs.waiting(conn, buddy.queues))
+        waiting = await convs.waiting_count(conn, buddy.queues)
         return [Outbound(texts.render("buddy.on", waiting=waiting), to=me)]
     if word == "OFF":
         await convs.set_buddy(conn, buddy.id, on_duty=False)

@@ -8,7 +8,6 @@ blocking the bot arrives as a ``blocked`` message.
 from __future__ import annotations
 
 from bot.messages import Outbound
-from bot.store import contacts as contacts_repo
 from bot.store.outbox import COMPLIANCE_KIND
 from content import texts
 from handlers.turn import Turn
@@ -35,17 +34,17 @@ async def handle(turn: Turn) -> list[Outbound] | None:
     """Outbound replies if this was a compliance event, else None (not ours)."""
     contact = turn.contact
     if turn.message.kind == "blocked":
-        await contacts_repo.set_flags(turn.conn, contact.id, opted_out=True)
+        await turn.set_flags(opted_out=True)
         return []
     word = keyword(turn)
     if word in STOP_WORDS:
-        await contacts_repo.set_flags(turn.conn, contact.id, opted_out=True)
+        await turn.set_flags(opted_out=True)
         return [Outbound(texts.render("compliance.stopped"), kind=COMPLIANCE_KIND)]
     if contact.opted_out and (word in START_WORDS or word in REJOIN_WORDS):
-        await contacts_repo.set_flags(turn.conn, contact.id, opted_out=False, unreachable=False)
+        await turn.set_flags(opted_out=False, unreachable=False)
         return [Outbound(texts.render("compliance.started"))]
     if word in START_WORDS and contact.unreachable:  # they unblocked the bot
-        await contacts_repo.set_flags(turn.conn, contact.id, unreachable=False)
+        await turn.set_flags(unreachable=False)
     if word in HELP_WORDS:
         return [Outbound(texts.render("compliance.help"), kind=COMPLIANCE_KIND)]
     return None

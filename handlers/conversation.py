@@ -20,6 +20,7 @@ from bot.store.conversations import Buddy, Conversation
 from content import texts
 
 TAKE_PREFIX = "take:"
+CLAIM_CANDIDATES = 20
 
 
 def to_buddy(buddy: Buddy, conv: Conversation, text: str, **meta: object) -> Outbound:
@@ -90,11 +91,6 @@ async def alert_coordinators(
     ]
 
 
-async def position(conn: AsyncConnection, conv: Conversation) -> int:
-    waiting = await convs.waiting(conn, [conv.queue])
-    return next((i + 1 for i, c in enumerate(waiting) if c.id == conv.id), 1)
-
-
 async def start(
     conn: AsyncConnection,
     settings: Settings,
@@ -142,7 +138,7 @@ async def start(
     elif requested:
         ack = texts.render("texter.same_busy", handle=requested.handle)
     else:
-        place = await position(conn, conv)
+        place = await convs.position(conn, conv)
         ack = (
             texts.render("texter.queued")
             if place == 1
@@ -217,7 +213,8 @@ async def take_next(
         ):
             return await on_claimed(conn, buddy, await _reload(conn, target.id))
         lost = [Outbound(texts.render("buddy.taken"), to=buddy.contact_id)]
-    for candidate in await convs.waiting(conn, buddy.queues):
+    # Only the first few: a claim fails only when another buddy took that texter.
+    for candidate in await convs.waiting(conn, buddy.queues, limit=CLAIM_CANDIDATES):
         if await convs.claim(conn, candidate.id, buddy.id, now):
             return lost + await on_claimed(conn, buddy, await _reload(conn, candidate.id))
     return [*lost, Outbound(texts.render("buddy.nobody_waiting"), to=buddy.contact_id)]
@@ -233,7 +230,7 @@ async def offer_next(conn: AsyncConnection, buddy: Buddy) -> list[Outbound]:
     """A slot just freed: if someone waits in the buddy's queues, say so at once."""
     if not buddy.on_duty or await convs.open_load(conn, buddy.id) >= buddy.capacity:
         return []
-    waiting = await convs.waiting(conn, buddy.queues)
+    waiting = await convs.waiting(conn, buddy.queues, limit=1)
     if not waiting:
         return []
     first = waiting[0]

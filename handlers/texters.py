@@ -75,7 +75,7 @@ async def remember_entry(turn: Turn) -> None:
         return
     for queue in turn.settings.queues:
         if words[1] in queue.telegram_start:
-            await contacts_repo.set_flags(turn.conn, turn.contact.id, queue=queue.name)
+            await turn.set_flags(queue=queue.name)
 
 
 def next_opening(queue: QueueConfig, now: datetime) -> str:

@@ -67,7 +67,7 @@ async def _escalate_one(
         conv.escalation < TOLD_HONESTLY
         and (now - last).total_seconds() >= timings.reassure_every_seconds
     ):
-        place = await ops.position(conn, conv)
+        place = await convs.position(conn, conv)
         out.append(ops.to_texter(conv, texts.render("texter.still_waiting", position=place)))
         await convs.update_conversation(conn, conv.id, reassured_at=now)
     return out
@@ -110,7 +110,7 @@ async def shift_starts(conn: AsyncConnection, settings: Settings, now: datetime)
                 if buddy is None or not buddy.active:
                     continue
                 await convs.set_buddy(conn, buddy.id, on_duty=True)
-                waiting = len(await convs.waiting(conn, [queue.name]))
+                waiting = await convs.waiting_count(conn, [queue.name])
                 text = texts.render("buddy.on_tonight", queue=queue.name, waiting=waiting)
                 out.append(Outbound(text, to=buddy.contact_id))
     return out

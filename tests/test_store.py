@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +13,7 @@ from sqlalchemy import select, update
 from bot.clock import utcnow
 from bot.messages import Channel, InboundMessage, Outbound, Priority
 from bot.store import contacts as contacts_repo
+from bot.store import conversations as convs
 from bot.store import inbox as inbox_repo
 from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
@@ -183,3 +185,28 @@ async def test_concurrent_claims_never_hand_out_a_row_twice(store: Store) -> Non
     everything = [i for r in results for i in r]
     assert len(everything) == 60
     assert len(set(everything)) == 60
+
+
+async def test_a_waiting_texters_position_is_their_place_in_the_served_order(
+    store: Store,
+) -> None:
+    """position() counts what waiting() lists: urgent first, over-the-cap texters last,
+    then by arrival, whatever mix of the three the queue holds."""
+    start = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+    mix = [(u, s) for u in (False, True) for s in (False, True)] * 3
+    random.Random(7).shuffle(mix)
+    async with store.tx() as conn:
+        for i, (urgent, slow) in enumerate(mix):
+            texter = await contacts_repo.get_or_create(conn, "sim", f"texter-{i}")
+            # Two arrive in the same instant: the earlier id goes first.
+            at = start + timedelta(seconds=i // 2)
+            await convs.create(conn, texter.id, "default", at, urgent=urgent, slow=slow)
+        await convs.create(conn, texter.id, "other", start)  # another queue: not counted
+    async with store.read() as conn:
+        served = await convs.waiting(conn, ["default"])
+        places = [await convs.position(conn, conv) for conv in served]
+        count = await convs.waiting_count(conn, ["default"])
+    assert [(c.urgent, c.slow) for c in served[:3]] == [(True, False)] * 3
+    assert [(c.urgent, c.slow) for c in served[-3:]] == [(False, True)] * 3
+    assert places == list(range(1, len(mix) + 1))
+    assert count == len(mix)

@@ -339,12 +339,38 @@ def _waiting_order() -> list[Any]:
     ]
 
 
-async def waiting(conn: AsyncConnection, queues: list[str] | None = None) -> list[Conversation]:
-    stmt = select(conversations).where(conversations.c.status == "waiting")
-    if queues is not None:
-        stmt = stmt.where(conversations.c.queue.in_(queues))
-    rows = await conn.execute(stmt.order_by(*_waiting_order()))
+def _waiting_in(queues: list[str] | None) -> Any:
+    where = conversations.c.status == "waiting"
+    return where if queues is None else and_(where, conversations.c.queue.in_(queues))
+
+
+async def waiting(
+    conn: AsyncConnection, queues: list[str] | None = None, limit: int | None = None
+) -> list[Conversation]:
+    """Waiting texters, the next to be served first (the first ``limit`` of them)."""
+    stmt = select(conversations).where(_waiting_in(queues)).order_by(*_waiting_order())
+    rows = await conn.execute(stmt.limit(limit))
     return [_conversation(r) for r in rows]
+
+
+async def waiting_count(conn: AsyncConnection, queues: list[str] | None = None) -> int:
+    found = await conn.execute(select(func.count()).where(_waiting_in(queues)))
+    return int(found.scalar_one())
+
+
+async def position(conn: AsyncConnection, conv: Conversation) -> int:
+    """Where a waiting texter stands in their queue (1 = next), counted, not listed."""
+    c = conversations.c
+    same_urgency = c.urgent.is_(conv.urgent)
+    same_slowness = c.slow.is_(True) if conv.slow else c.slow.is_not(True)
+    earlier = or_(c.queued_at < conv.queued_at, and_(c.queued_at == conv.queued_at, c.id < conv.id))
+    ahead = [and_(same_urgency, same_slowness, earlier)]
+    if not conv.urgent:
+        ahead.append(c.urgent.is_(True))
+    if conv.slow:
+        ahead.append(and_(same_urgency, c.slow.is_not(True)))
+    found = await conn.execute(select(func.count()).where(_waiting_in([conv.queue]), or_(*ahead)))
+    return int(found.scalar_one()) + 1
 
 
 async def claim(conn: AsyncConnection, conversation_id: int, buddy_id: int, now: datetime) -> bool:

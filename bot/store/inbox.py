@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Select, and_, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import utcnow
 from bot.messages import InboundMessage
 from bot.store import contacts as contacts_repo
+from bot.store.contacts import Contact
 from bot.store.sql import insert_ignore
 from bot.store.tables import inbox
 
@@ -19,7 +20,7 @@ from bot.store.tables import inbox
 @dataclass(frozen=True)
 class InboxRow:
     id: int
-    contact_id: int
+    contact: Contact
     message: InboundMessage
     received_at: datetime
     attempts: int
@@ -46,13 +47,7 @@ async def record(conn: AsyncConnection, msg: InboundMessage) -> int | None:
     )
 
 
-async def claim_next(conn: AsyncConnection) -> InboxRow | None:
-    """The oldest pending row whose sender has no earlier pending row (order per sender).
-
-    On PostgreSQL the row is locked with SKIP LOCKED so several workers can share the
-    inbox; an earlier row of the same sender that another worker holds still counts as
-    pending, so that sender's later rows wait.
-    """
+def _next_pending() -> Select[Any]:
     earlier = inbox.alias("earlier")
     blocked = exists().where(
         and_(
@@ -61,32 +56,40 @@ async def claim_next(conn: AsyncConnection) -> InboxRow | None:
             earlier.c.id < inbox.c.id,
         )
     )
-    stmt = (
+    return (
         select(inbox)
         .where(inbox.c.status == "pending", ~blocked)
         .order_by(inbox.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    row = (await conn.execute(stmt)).first()
+
+
+_NEXT_PENDING = _next_pending()  # built once: the worker runs it for every message
+
+
+async def claim_next(conn: AsyncConnection) -> InboxRow | None:
+    """The oldest pending row whose sender has no earlier pending row (order per sender).
+
+    On PostgreSQL the row is locked with SKIP LOCKED so several workers can share the
+    inbox; an earlier row of the same sender that another worker holds still counts as
+    pending, so that sender's later rows wait.
+    """
+    row = (await conn.execute(_NEXT_PENDING)).first()
     if row is None:
         return None
     m = row._mapping
+    contact = await contacts_repo.get(conn, m["contact_id"])
+    assert contact is not None  # FK guarantees it
     msg = InboundMessage(
         channel=m["channel"],
-        address=(await _address(conn, m["contact_id"])),
+        address=contact.address,
         provider_id=m["provider_id"],
         kind=m["kind"],
         text=m["text"],
         payload=m["payload"] or {},
     )
-    return InboxRow(m["id"], m["contact_id"], msg, m["received_at"], m["attempts"])
-
-
-async def _address(conn: AsyncConnection, contact_id: int) -> str:
-    contact = await contacts_repo.get(conn, contact_id)
-    assert contact is not None  # FK guarantees it
-    return contact.address
+    return InboxRow(m["id"], contact, msg, m["received_at"], m["attempts"])
 
 
 async def finish(conn: AsyncConnection, inbox_id: int, status: str = "done") -> None:

@@ -131,6 +131,20 @@ async def enqueue_many(
     return {row["channel"] for row in rows}
 
 
+async def any_due(conn: AsyncConnection, channel: str) -> bool:
+    """Whether ``claim`` would find anything (cheap, and needs no write transaction)."""
+    found = await conn.execute(
+        select(outbox.c.id)
+        .where(
+            outbox.c.channel == channel,
+            outbox.c.status == "pending",
+            outbox.c.next_attempt_at <= utcnow(),
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelta) -> list[OutRow]:
     """Due rows for ``channel``, best priority first, at most one in flight per contact
     and in order per contact (a reply may overtake that contact's bulk messages)."""
