@@ -12,7 +12,7 @@ buddies are the c servers of an M/M/c queue. A coordinator invites ``--buddies``
 * texters arrive as a Poisson process (``--rate`` a second), each with a handling time
   drawn Exp(mean ``--handling``) and a patience Exp(mean ``--patience``, 0 = endless);
   a texter still unclaimed when patience runs out texts DONE;
-* a buddy polls its phone (every ``--poll`` s when free, slower when busy), texts NEXT
+* a buddy's phone long-polls (``wait``: answered the moment a text arrives), texts NEXT
   when alerted, and texts DONE when the handling time, counted from the NEXT that got
   it the texter, is up, and NEXT in the same breath (Night Owl handles one sender's
   texts in order), so a freed buddy takes the head of the queue at once;
@@ -75,8 +75,7 @@ from tests.fakes.process import (  # noqa: E402
 )
 
 ANSWER_SECONDS = 10.0  # for enrolment replies
-TEXTER_POLL = 0.25  # a waiting texter glances at their phone this often
-BUSY_POLL = 0.5  # a buddy in a chat checks for anything else this often
+LONG_POLL = 1.0  # seconds a phone's request waits for a text before asking again
 WARMUP = 10.0  # arrivals before this are served but not counted
 GREETING = 0.2  # a buddy's mean think time before the first reply, s
 IDEAL_NIGHTS = 400  # simulated ideal M/M/c nights for the run-to-run spread
@@ -136,7 +135,6 @@ reassure_every_seconds = {never}
 class Night:
     client: httpx.AsyncClient
     think: float  # mean seconds between one party's texts in a chat
-    poll: float
     texters: dict[str, Texter] = field(default_factory=dict)
     sent_at: dict[str, float] = field(default_factory=dict)  # relay token -> wall clock
     tokens: int = 0
@@ -165,8 +163,9 @@ class Phone:
         self.night.sent_at[token] = time.time()
         await self.send(f"{token} {rng.choice(PHRASES)}")
 
-    async def poll(self) -> list[str]:
-        params = {"to": self.address, "after": self.cursor}
+    async def poll(self, wait: float = LONG_POLL) -> list[str]:
+        """What has arrived since the last poll, waiting up to ``wait`` s for something."""
+        params = {"to": self.address, "after": self.cursor, "wait": f"{wait:.3f}"}
         try:
             response = await self.night.client.get("/sim/api/messages", params=params)
         except httpx.TransportError:  # reading is safe to repeat, once
@@ -184,7 +183,6 @@ class Phone:
             got = await self.poll()
             if got:
                 return got[0]
-            await asyncio.sleep(0.02)
         sys.exit(f"{self.address}: no answer to {text!r} within {ANSWER_SECONDS}s")
 
 
@@ -203,11 +201,13 @@ async def texter_life(night: Night, texter: Texter, started: float, seed: int) -
     phone = Phone(night, texter.name)
     await phone.send(f"{FIRST_WORDS} {texter.name}")
     give_up_at = started + texter.arrive + texter.patience
-    while not any(CLAIMED in text for text in await phone.poll()):
+    while not any(
+        CLAIMED in text
+        for text in await phone.poll(min(LONG_POLL, max(0.0, give_up_at - time.monotonic())))
+    ):
         if time.monotonic() >= give_up_at:
             await phone.send("DONE")
             return
-        await asyncio.sleep(min(TEXTER_POLL, max(0.0, give_up_at - time.monotonic())))
     while not texter.stop.is_set():
         try:
             await asyncio.wait_for(texter.stop.wait(), rng.expovariate(1 / night.think))
@@ -241,7 +241,6 @@ class Buddy:
                 self.read(text)
             if self.chat is None and self.outstanding == 0 and self.alerted:
                 await self.next()
-            await asyncio.sleep(BUSY_POLL if self.chat else self.night.poll)
         if self.chat:
             self.chat.cancel()
 
@@ -589,7 +588,7 @@ def report(
     )
     print(
         f"chat think time    Exp(mean {night.think:.3f} s) per party, for"
-        f" ~{args.messages:g} inbound texts/s; buddies poll every {args.poll:g} s when free"
+        f" ~{args.messages:g} inbound texts/s; phones long-poll"
     )
     print(
         f"texters            arrived {n} (of {len(texters)} planned), served {len(served)},"
@@ -628,7 +627,7 @@ def report(
     if reactions:
         print(
             f"buddy reaction     claimed_at → first_reply_at: mean {mean_reaction:.2f} s,"
-            f" p90 {pct(reactions, 90):.2f} s (intro seen by polling + greeting think time)"
+            f" p90 {pct(reactions, 90):.2f} s (intro seen + greeting think time)"
         )
     print()
     print(
@@ -675,7 +674,7 @@ async def main(args: argparse.Namespace) -> None:
         ) as client:
             with child(serve_args(config), log) as proc:
                 await wait_ready(proc, lambda: client.get("/healthz"), log)
-                night = Night(client, think, args.poll)
+                night = Night(client, think)
                 cpu0, client0, t0 = cpu_seconds(proc.pid), time.process_time(), time.monotonic()
                 wall_start = await run_night(args, night, texters)
                 cpu = (
@@ -699,7 +698,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--patience", type=float, default=30.0, help="mean patience, s; 0: none")
     parser.add_argument("--duration", type=float, default=150.0, help="seconds of arrivals")
     parser.add_argument("--messages", type=float, default=50.0, help="target inbound texts/s")
-    parser.add_argument("--poll", type=float, default=0.1, help="a free buddy's poll, s")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if args.rate * args.handling >= args.buddies:

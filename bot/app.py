@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -23,6 +24,7 @@ from starlette.routing import Route
 from telegram import Update
 
 from bot.channels import sim, sms, telegram
+from bot.channels.sim import SimSender
 from bot.channels.telegram import TelegramSender
 from bot.config import Settings
 from bot.http_limits import BodyLimit
@@ -166,8 +168,24 @@ async def sim_messages(request: Request) -> Response:
         return _error(400, "to: 1-32 letters, digits, - or _")
     if not after.isdigit():
         return _error(400, "after: a cursor from an earlier answer")
-    async with service.store.read() as conn:
-        messages = await sim.messages_for(conn, to, int(after))
+    try:
+        wait = float(request.query_params.get("wait", "0") or "0")
+    except ValueError:
+        wait = -1.0
+    if not 0 <= wait <= sim.MAX_WAIT_SECONDS:
+        return _error(400, f"wait: seconds to wait for a message, 0 to {sim.MAX_WAIT_SECONDS:g}")
+    sender = service.senders["sim"]
+    assert isinstance(sender, SimSender)
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:  # a long poll: answer as soon as there is something, or at the deadline
+        doorbell = sender.doorbell(to)
+        async with service.store.read() as conn:
+            messages = await sim.messages_for(conn, to, int(after))
+        left = deadline - asyncio.get_running_loop().time()
+        if messages or left <= 0:
+            break
+        with suppress(TimeoutError):
+            await asyncio.wait_for(doorbell.wait(), left)
     cursor = messages[-1]["id"] if messages else int(after)
     return JSONResponse({"messages": messages, "cursor": cursor})
 

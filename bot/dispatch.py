@@ -60,9 +60,10 @@ class Dispatcher:
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
                     continue
+                told = self.wakeup.is_set()  # someone just queued a send for us
                 self.wakeup.clear()
                 try:
-                    rows = await self._claim(free, lease)
+                    rows = await self._claim(free, lease, look_first=not told)
                 except Exception:  # the database is briefly unavailable: try again soon
                     log.exception("claiming sends failed", extra={"channel": self.channel})
                     rows = []
@@ -76,11 +77,13 @@ class Dispatcher:
             for task in self._in_flight:
                 task.cancel()
 
-    async def _claim(self, limit: int, lease: timedelta) -> list[OutRow]:
-        # Look first: SQLite has one writer, and most looks find nothing to send.
-        async with self.store.read() as conn:
-            if not await outbox_repo.any_due(conn, self.channel):
-                return []
+    async def _claim(self, limit: int, lease: timedelta, look_first: bool) -> list[OutRow]:
+        # A poll looks before it claims: SQLite has one writer, and most polls find
+        # nothing to send.
+        if look_first:
+            async with self.store.read() as conn:
+                if not await outbox_repo.any_due(conn, self.channel):
+                    return []
         async with self.store.tx() as conn:
             return await outbox_repo.claim(conn, self.channel, limit, lease)
 
@@ -114,6 +117,7 @@ class Dispatcher:
             await self._retry(row, TransientSendError(f"{self.channel}:{type(exc).__name__}"))
             return
         await self.outcomes.run(lambda conn: self.sender.record_sent(conn, row, provider_id))
+        self.sender.after_sent(row)
         self.metrics.outbound.labels(self.channel, "sent").inc()
         self.metrics.dispatch_latency.labels(self.channel).observe(
             (utcnow() - row.created_at).total_seconds()

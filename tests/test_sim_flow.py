@@ -97,6 +97,27 @@ async def test_messages_cursor_returns_only_newer_messages_oldest_first(
     assert later.json()["cursor"] == messages[-1]["id"]
 
 
+async def test_a_waiting_phone_is_answered_as_soon_as_a_message_arrives(
+    sim_service: tuple[httpx.AsyncClient, Service],
+) -> None:
+    client, _ = sim_service
+    params = {"to": "waiting", "after": "0", "wait": "25"}
+    waiting = asyncio.create_task(client.get("/sim/api/messages", params=params))
+    await SimPhone(client, "waiting").send("help")
+    # Well before the 25 s deadline: the delivery itself wakes the waiting request.
+    answer = await asyncio.wait_for(waiting, timeout=15)
+    assert [m["text"] for m in answer.json()["messages"]] == [HELP]
+
+
+async def test_a_wait_with_nothing_arriving_ends_empty_at_its_deadline(
+    sim_service: tuple[httpx.AsyncClient, Service],
+) -> None:
+    client, _ = sim_service
+    params = {"to": "quiet", "after": "7", "wait": "0.2"}
+    answer = await client.get("/sim/api/messages", params=params)
+    assert answer.json() == {"messages": [], "cursor": 7}
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [
@@ -123,7 +144,17 @@ async def test_send_api_validates_input(
 
 @pytest.mark.parametrize(
     ("params", "status"),
-    [({"to": "ok"}, 200), ({"to": "bad name"}, 400), ({}, 400), ({"to": "ok", "after": "x"}, 400)],
+    [
+        ({"to": "ok"}, 200),
+        ({"to": "bad name"}, 400),
+        ({}, 400),
+        ({"to": "ok", "after": "x"}, 400),
+        ({"to": "ok", "wait": "0.01"}, 200),
+        ({"to": "ok", "wait": "soon"}, 400),
+        ({"to": "ok", "wait": "-1"}, 400),
+        ({"to": "ok", "wait": "26"}, 400),
+        ({"to": "ok", "wait": "nan"}, 400),
+    ],
 )
 async def test_messages_api_validates_input(
     sim_service: tuple[httpx.AsyncClient, Service], params: dict[str, str], status: int

@@ -51,6 +51,10 @@ class Sender(Protocol):
         """Mark the row sent, inside the caller's transaction."""
         ...
 
+    def after_sent(self, row: OutRow) -> None:
+        """The row's ``record_sent`` has committed."""
+        ...
+
 
 class RecordsSent:
     """The usual ``record_sent``: just mark the outbox row."""
@@ -59,3 +63,6 @@ class RecordsSent:
         self, conn: AsyncConnection, row: OutRow, provider_id: str | None
     ) -> None:
         await outbox_repo.mark_sent(conn, row.id, provider_id)
+
+    def after_sent(self, row: OutRow) -> None:
+        return None

@@ -6,6 +6,7 @@ marks it sent, so a simulated phone receives every message exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from sqlalchemy import insert, select
@@ -18,10 +19,28 @@ from bot.store.outbox import OutRow
 from bot.store.tables import sim_deliveries
 
 ADDRESS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MAX_WAIT_SECONDS = 25.0  # a long poll's longest wait: under common proxy idle timeouts
 
 
 class SimSender:
+    """Delivers into ``sim_deliveries``; phones waiting on ``/sim/api/messages`` are woken
+    the moment something is delivered to them (a long poll), instead of asking again
+    and again."""
+
     channel = "sim"
+
+    def __init__(self) -> None:
+        self._doorbells: dict[str, asyncio.Event] = {}
+
+    def after_sent(self, row: OutRow) -> None:
+        bell = self._doorbells.pop(row.address, None)
+        if bell is not None:
+            bell.set()
+
+    def doorbell(self, address: str) -> asyncio.Event:
+        """Set at the next delivery to ``address``. Take it *before* reading what has
+        arrived, so a delivery between the read and the wait still rings it."""
+        return self._doorbells.setdefault(address, asyncio.Event())
 
     async def start(self) -> None:
         return None
