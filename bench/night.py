@@ -3,6 +3,7 @@
     .venv/bin/python bench/night.py                  # 150 s of night plus drain, about 3 min
     .venv/bin/python bench/night.py --patience 0     # nobody gives up: the pure M/M/c case
     .venv/bin/python bench/night.py --rate 2.4 --buddies 8 --handling 3 --duration 150
+    .venv/bin/python bench/night.py --db postgresql+asyncpg://postgres@127.0.0.1:5432/bench
 
 Night Owl runs as ``python -m bot.cli serve`` on a fresh SQLite file with the simulator
 on, one default queue open all day and ``[buddies] default_capacity = 1``, so the
@@ -100,7 +101,7 @@ CLAIMED = "(peer buddy) is here for you now"
 # ----------------------------------------------------------------------- the service
 
 
-def write_config(path: Path, port: int, db: Path) -> None:
+def write_config(path: Path, port: int, db: Path | str) -> None:
     never = 36000  # escalation and silence timers: far beyond the night
     night = f"""
 [sim]
@@ -663,7 +664,9 @@ async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="nightowl-night-") as tmp:
         config, db_path, log = Path(tmp, "night.toml"), Path(tmp, "night.db"), Path(tmp, "log")
         port = free_port()
-        write_config(config, port, db_path)
+        if args.db:
+            await empty_postgres(args.db)
+        write_config(config, port, args.db or db_path)
         # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout, so
         # a request never goes out on a connection the server is closing.
         limits = httpx.Limits(
@@ -683,11 +686,70 @@ async def main(args: argparse.Namespace) -> None:
                     time.monotonic() - t0,
                 )
                 await asyncio.sleep(1.0)  # the last DONEs and NEXTs
-        db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        if args.db:
+            db = await postgres_copy(args.db)
+        else:
+            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
         try:
             report(args, texters, db, night, wall_start, cpu)
         finally:
             db.close()
+
+
+# What the report reads, copied out of PostgreSQL into SQLite (times as naive-UTC text,
+# as Night Owl stores them there), so one report reads either database.
+REPORT_TABLES = {
+    "contacts": ["id", "address"],
+    "conversations": [
+        "id",
+        "texter_id",
+        "created_at",
+        "claimed_at",
+        "first_reply_at",
+        "closed_at",
+        "close_reason",
+    ],
+    "inbox": ["id", "contact_id", "text", "status", "received_at"],
+    "outbox": ["id", "contact_id", "inbox_id", "status", "sent_at"],
+    "sim_deliveries": ["id", "text", "at"],
+}
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def empty_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
+
+
+async def postgres_copy(url: str) -> sqlite3.Connection:
+    import asyncpg
+
+    def cell(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        return value
+
+    db = sqlite3.connect(":memory:")
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        for table, columns in REPORT_TABLES.items():
+            db.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+            rows = await conn.fetch(f"SELECT {', '.join(columns)} FROM {table}")
+            marks = ", ".join("?" * len(columns))
+            db.executemany(
+                f"INSERT INTO {table} VALUES ({marks})", [[cell(v) for v in r] for r in rows]
+            )
+    finally:
+        await conn.close()
+    return db
 
 
 def parse_args() -> argparse.Namespace:
@@ -699,6 +761,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=150.0, help="seconds of arrivals")
     parser.add_argument("--messages", type=float, default=50.0, help="target inbound texts/s")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--db",
+        help="a PostgreSQL URL (postgresql+asyncpg://…) to run on instead of SQLite;"
+        " its public schema is emptied first",
+    )
     args = parser.parse_args()
     if args.rate * args.handling >= args.buddies:
         parser.error("λ·handling must be below the buddy count (ρ < 1)")

@@ -26,9 +26,10 @@ def free_port() -> int:
         return port
 
 
-def night_owl_config(port: int, db: Path, level: str = "WARNING", more: str = "") -> str:
-    """A config for a Night Owl on 127.0.0.1:``port`` and its own SQLite file; ``more``
-    is further TOML (channels, queues, timers)."""
+def night_owl_config(port: int, db: Path | str, level: str = "WARNING", more: str = "") -> str:
+    """A config for a Night Owl on 127.0.0.1:``port`` and ``db``, its own SQLite file or
+    a database URL; ``more`` is further TOML (channels, queues, timers)."""
+    url = db if isinstance(db, str) else f"sqlite+aiosqlite:///{db}"
     return f"""
 [server]
 host = "127.0.0.1"
@@ -36,7 +37,7 @@ port = {port}
 public_url = "http://127.0.0.1:{port}"
 
 [database]
-url = "sqlite+aiosqlite:///{db}"
+url = "{url}"
 
 [log]
 level = "{level}"
