@@ -75,7 +75,8 @@ class Service:
 
     async def accept(self, msg: InboundMessage) -> int | None:
         """Store an inbound message durably; its inbox id, or None for a retry."""
-        inbox_id = await self.inbox_writes.run(lambda conn: inbox_repo.record(conn, msg))
+        with self.worker.acknowledging.one():
+            inbox_id = await self.inbox_writes.run(lambda conn: inbox_repo.record(conn, msg))
         channel = msg.channel.value
         if inbox_id is None:
             self.metrics.inbound.labels(channel, "duplicate").inc()

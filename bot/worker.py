@@ -5,15 +5,17 @@ sender, and commits the handlers' effects, their outbox rows and the inbox row's
 When messages queue up, several are handled in one transaction (each inside its own
 savepoint, so one that fails does not undo the others): the cost of a transaction is
 shared, and the backlog clears faster. A batch ends early when an inbound message is
-waiting to be stored, so a webhook never waits behind more than one handler.
+waiting to be stored, so a webhook never waits behind more than one handler; and during
+a burst of webhooks the worker holds back for a moment, so acknowledging comes first
+(what it leaves is safe in the inbox).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +36,36 @@ MAX_ATTEMPTS = 3
 BATCH_LIMIT = 32  # messages in one transaction at most
 
 
+class Acknowledging:
+    """Counts inbound messages being stored right now, so the worker can give way to a
+    burst of them: a provider waiting for our 2xx matters more than a message that is
+    already safe in the inbox."""
+
+    BURST = 3  # this many at once is a burst
+    HOLD_BACK_SECONDS = 0.05  # the longest the worker gives way before taking a turn
+
+    def __init__(self) -> None:
+        self._now = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        self._now += 1
+        if self._now >= self.BURST:
+            self._calm.clear()
+        try:
+            yield
+        finally:
+            self._now -= 1
+            if self._now < self.BURST:
+                self._calm.set()
+
+    async def give_way(self) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), self.HOLD_BACK_SECONDS)
+
+
 class InboxWorker:
     def __init__(
         self,
@@ -51,10 +83,12 @@ class InboxWorker:
         self.notify = notify
         self.content = content
         self.wakeup = asyncio.Event()
+        self.acknowledging = Acknowledging()
 
     async def run(self) -> None:
         while True:
             self.wakeup.clear()
+            await self.acknowledging.give_way()
             try:
                 handled = await self.process_batch()
             except Exception:  # the database itself failed: wait, then carry on

@@ -3,6 +3,7 @@ so a message whose handler fails is retried, then apologised for, alone."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from bot.messages import Channel, InboundMessage, Outbound
 from bot.store import inbox as inbox_repo
 from bot.store.engine import Store
 from bot.store.tables import contacts, inbox, outbox, sim_deliveries
-from bot.worker import MAX_ATTEMPTS, InboxWorker
+from bot.worker import MAX_ATTEMPTS, Acknowledging, InboxWorker
 from content import texts
 from content.loader import ContentStore
 from handlers.turn import Turn
@@ -71,3 +72,36 @@ async def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
     assert undone == 2  # the two good handlers' writes stayed; the broken one's did not
     assert notified == [{"sim"}]
     assert await worker.process_batch() == 0
+
+
+async def test_the_worker_gives_way_to_a_burst_of_acknowledgements_but_not_for_ever() -> None:
+    acks = Acknowledging()
+    await asyncio.wait_for(acks.give_way(), timeout=5)  # nothing in flight: no waiting
+    acks.HOLD_BACK_SECONDS = 60.0
+    stored = asyncio.Event()
+
+    async def acknowledge() -> None:
+        with acks.one():
+            await stored.wait()
+
+    burst = [asyncio.create_task(acknowledge()) for _ in range(Acknowledging.BURST)]
+    await asyncio.sleep(0)  # each is now storing its message
+    waiting = asyncio.create_task(acks.give_way())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    stored.set()
+    await asyncio.gather(*burst)
+    await asyncio.wait_for(waiting, timeout=5)  # the burst is over: the worker goes on
+
+    endless = asyncio.Event()
+    acks.HOLD_BACK_SECONDS = 0.01
+
+    async def never_done() -> None:
+        with acks.one():
+            await endless.wait()
+
+    stuck = [asyncio.create_task(never_done()) for _ in range(Acknowledging.BURST)]
+    await asyncio.sleep(0)
+    await asyncio.wait_for(acks.give_way(), timeout=5)  # held back only briefly
+    endless.set()
+    await asyncio.gather(*stuck)
