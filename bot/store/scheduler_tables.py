@@ -12,12 +12,14 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     SmallInteger,
     String,
     Table,
     Text,
+    text,
 )
 
 from bot.store.tables import Id, UTCDateTime, metadata
@@ -35,7 +37,10 @@ schedule_prefs = Table(
     Column("weekly", Boolean, nullable=False, default=True),
     Column("staff_appts", Boolean, nullable=False, default=False),
     Column("checkup_time", String(5)),  # local "HH:MM"; None = no check-ups
+    Column("planned_until", Date),  # the last local day with a prompt row planned
     Column("updated_at", UTCDateTime, nullable=False),
+    # The planning sweep's question: who runs out of planned prompts soon?
+    Index(None, "planned_until"),
 )
 
 appointments = Table(
@@ -69,7 +74,14 @@ scheduled = Table(
     Column("done_at", UTCDateTime),
     # The sweep's claim: "pending and due", found without reading future rows.
     Index(None, "status", "due_at"),
-    Index(None, "kind", "ref_id"),
+    # A reminder's or broadcast's rows; prompts (no ref) stay out of it.
+    Index(
+        None,
+        "kind",
+        "ref_id",
+        sqlite_where=text("ref_id IS NOT NULL"),
+        postgresql_where=text("ref_id IS NOT NULL"),
+    ),
     Index(None, "contact_id", "kind", "status"),
 )
 
