@@ -207,7 +207,7 @@ def no_address_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from bot.store import outbox as outbox_repo
 
     addresses: dict[int, str] = {}
-    queued: list[tuple[int, str]] = []
+    queued: list[tuple[int | None, str]] = []
     real_get_or_create = contacts_repo.get_or_create
     real_enqueue = outbox_repo.enqueue
 
@@ -230,9 +230,16 @@ def no_address_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             queued.append((contact.id, out.text))
         return await real_enqueue_many(conn, splitters, sends)
 
+    real_enqueue_each = outbox_repo.enqueue_each
+
+    async def enqueue_each(conn: Any, split: Any, channel: Any, out: Any, to: Any) -> Any:
+        queued.append((None, out.text))  # one text to many people: nobody's address at all
+        return await real_enqueue_each(conn, split, channel, out, to)
+
     monkeypatch.setattr(contacts_repo, "get_or_create", get_or_create)
     monkeypatch.setattr(outbox_repo, "enqueue", enqueue)
     monkeypatch.setattr(outbox_repo, "enqueue_many", enqueue_many)
+    monkeypatch.setattr(outbox_repo, "enqueue_each", enqueue_each)
     yield
     for recipient, body in queued:
         assert not re.search(r"\+\d{10,15}", body), (

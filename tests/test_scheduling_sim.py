@@ -12,6 +12,7 @@ from bot.clock import utcnow
 from bot.service import Service
 from bot.store.scheduler_tables import scheduled
 from content import texts
+from scheduler import prompts as prompt_schedule
 from tests.conftest import SimPhone, eventually
 
 
@@ -51,27 +52,28 @@ async def test_prompt_arrives_when_due_and_the_reply_goes_in_the_journal(
     assert quiet == texts.render("quiet.off")
     assert on == texts.render("prompts.on", time="09:00")
 
-    # Bring the next prompt forward to now; the running scheduler's sweep sends it.
-    async with service.store.tx() as conn:
-        result = await conn.execute(
-            update(scheduled)
-            .where(scheduled.c.kind == "prompt", scheduled.c.status == "pending")
-            .values(due_at=utcnow() - timedelta(seconds=1))
-        )
-        assert result.rowcount == 1
-    prompt = (await phone.wait_for(3, timeout=15))[2]
-    assert prompt.endswith("Reply to keep your answer in your private journal.")
-
-    async def next_prompt_row() -> int:
+    async def pending_prompts() -> list[int]:
         async with service.store.read() as conn:
             rows = await conn.execute(
-                select(scheduled.c.id).where(
-                    scheduled.c.kind == "prompt", scheduled.c.status == "pending"
-                )
+                select(scheduled.c.id)
+                .where(scheduled.c.kind == "prompt", scheduled.c.status == "pending")
+                .order_by(scheduled.c.due_at)
             )
-            return len(rows.all())
+            return list(rows.scalars())
 
-    assert await eventually(next_prompt_row, lambda n: n == 1)  # tomorrow's is lined up
+    # A week of prompts is planned; bring the next forward to now and the running
+    # scheduler's sweep sends it.
+    planned = await pending_prompts()
+    assert len(planned) >= prompt_schedule.AHEAD
+    async with service.store.tx() as conn:
+        await conn.execute(
+            update(scheduled)
+            .where(scheduled.c.id == planned[0])
+            .values(due_at=utcnow() - timedelta(seconds=1))
+        )
+    prompt = (await phone.wait_for(3, timeout=15))[2]
+    assert prompt.endswith("Reply to keep your answer in your private journal.")
+    assert await eventually(pending_prompts, lambda ids: ids == planned[1:])
 
     await phone.send("Feeling steady today, 2")
     assert (await phone.wait_for(4))[3] == texts.render("journal.saved")
@@ -83,4 +85,4 @@ async def test_prompt_arrives_when_due_and_the_reply_goes_in_the_journal(
     assert (await phone.wait_for(6))[5] == texts.render("prompts.status_on", time="09:00")
     await phone.send("PROMPTS OFF")
     assert (await phone.wait_for(7))[6] == texts.render("prompts.off")
-    assert await next_prompt_row() == 0
+    assert await pending_prompts() == []

@@ -47,6 +47,8 @@ async def person(store: Store, name: str, channel: str = "sim", **settings: Any)
 
 
 async def sweep(store: Store, now: datetime, batch: int = 500) -> set[str]:
+    """What the scheduler does at ``now``: plan prompts ahead, then send what is due."""
+    await prompt_schedule.plan_ahead(store, SETTINGS, now)
     return await sweep_due(store, SETTINGS, SPLIT, now, batch)
 
 
@@ -183,7 +185,7 @@ async def test_after_downtime_rows_within_grace_are_sent_and_older_ones_skipped(
     assert [o.dedupe_key for o in await sent(store)] == [f"appt:{later.id}:1h"]
 
 
-async def test_a_prompt_is_sent_up_to_three_hours_late_and_tomorrows_follows(
+async def test_a_prompt_is_sent_up_to_three_hours_late_and_the_next_days_stay_planned(
     store: Store,
 ) -> None:
     on_time = await person(store, "p-late", prompt_time="09:00")
@@ -202,11 +204,10 @@ async def test_a_prompt_is_sent_up_to_three_hours_late_and_tomorrows_follows(
         (r.payload["date"], r.status, r.reason)
         for r in await rows(store, scheduled.c.contact_id == on_time.id)
     ]
-    assert statuses == [
-        ("2026-06-02", "queued", None),
-        ("2026-06-03", "skipped", "missed"),
-        ("2026-06-04", "pending", None),
-    ]
+    assert statuses[:2] == [("2026-06-02", "queued", None), ("2026-06-03", "skipped", "missed")]
+    # Planned when subscribing, to AHEAD days after that day (topped up when running low).
+    planned = [date(2026, 6, 4) + timedelta(days=n) for n in range(prompt_schedule.AHEAD - 2)]
+    assert statuses[2:] == [(day.isoformat(), "pending", None) for day in planned]
 
 
 # ---------------------------------------------------------------- crash / restart

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import utcnow
 from bot.messages import Outbound
 from bot.segments import count_segments
 from bot.store.contacts import Contact
-from bot.store.sql import insert_ignore, insert_many_ignore
+from bot.store.sql import insert_ignore, insert_many_ignore, insert_select_ignore
 from bot.store.tables import contacts, outbox
 
 # Sent even to an opted-out contact: the confirmation of the opt-out itself.
@@ -63,25 +63,32 @@ def _rows(
     """The rows ``out`` becomes: one per (part, segments); later parts get ``key#i``."""
     key = out.dedupe_key
     return [
-        {
+        _part(out, i, part, segments, now)
+        | {
             "contact_id": contact.id,
             "channel": contact.channel,
-            "kind": out.kind,
-            "priority": int(out.priority),
-            "text": part,
-            "meta": out.meta if i == 0 else {},
-            "segments": segments,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "expires_at": out.expires_at,
-            "created_at": now,
-            "updated_at": now,
             "inbox_id": inbox_id,
             "dedupe_key": key if i == 0 or key is None else f"{key}#{i}",
         }
         for i, (part, segments) in enumerate(parts)
     ]
+
+
+def _part(out: Outbound, i: int, part: str, segments: int, now: datetime) -> dict[str, Any]:
+    """What part ``i`` of ``out`` is, whoever it goes to."""
+    return {
+        "kind": out.kind,
+        "priority": int(out.priority),
+        "text": part,
+        "meta": out.meta if i == 0 else {},
+        "segments": segments,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "expires_at": out.expires_at,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def enqueue(
@@ -129,6 +136,37 @@ async def enqueue_many(
         rows += _rows(contact, out, cut, now)
     await insert_many_ignore(conn, outbox, rows, "dedupe_key")
     return {row["channel"] for row in rows}
+
+
+async def enqueue_each(
+    conn: AsyncConnection,
+    split: Split,
+    channel: str,
+    out: Outbound,
+    recipients: Select[int, str],
+) -> None:
+    """Queue ``out`` on ``channel`` for each (contact id, dedupe key) ``recipients``
+    selects, with one INSERT … SELECT per part: for the same message to many people at
+    once (a day's prompt), where per-row parameters cost more than the rows. The caller
+    has checked ``may_send`` for each; a repeated key writes nothing."""
+    keyed = recipients.subquery()
+    contact_id, key = keyed.c
+    now = utcnow()
+    for i, part in enumerate(split(out.text)):
+        values = _part(out, i, part, count_segments(part), now) | {"channel": channel}
+        await insert_select_ignore(
+            conn,
+            outbox,
+            select(
+                contact_id.label("contact_id"),
+                (key if i == 0 else key + f"#{i}").label("dedupe_key"),
+                *(
+                    literal(value, outbox.c[name].type).label(name)
+                    for name, value in values.items()
+                ),
+            ),
+            "dedupe_key",
+        )
 
 
 async def any_due(conn: AsyncConnection, channel: str) -> bool:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def among(
+    conn: AsyncConnection, column: ColumnElement[int], values: Sequence[int]
+) -> ColumnElement[bool]:
+    """``column IN values`` with one parameter: ``= ANY(array)`` on PostgreSQL, a JSON
+    array read by ``json_each`` on SQLite. A plain IN renders (and on PostgreSQL casts)
+    one placeholder per value, which for a batch of thousands costs more than the query."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    listed = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 async def insert_ignore(
@@ -39,3 +52,19 @@ async def insert_many_ignore(
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=[key])
     await conn.execute(stmt, rows)
+
+
+async def insert_select_ignore(
+    conn: AsyncConnection, table: Table, rows: Select[Any], key: str
+) -> None:
+    """INSERT … SELECT ``rows`` (its columns labelled with ``table``'s names) … ON
+    CONFLICT (key) DO NOTHING."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    names = [column.name for column in rows.selected_columns]
+    # A WHERE, even WHERE true, tells SQLite that ON begins the upsert, not a join.
+    stmt = (
+        dialect.insert(table)
+        .from_select(names, rows.where(true()))
+        .on_conflict_do_nothing(index_elements=[key])
+    )
+    await conn.execute(stmt)
