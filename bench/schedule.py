@@ -10,6 +10,7 @@ the following days' prompts, which is off the due path; and the process's peak R
 
     .venv/bin/python bench/schedule.py                       # SQLite in a temp dir
     .venv/bin/python bench/schedule.py --due 10000 --future 100000
+    .venv/bin/python bench/schedule.py --sunday              # with the weekly summaries
     .venv/bin/python bench/schedule.py --reset --db postgresql+asyncpg://postgres@127.0.0.1/bench
 """
 
@@ -36,16 +37,18 @@ from bot.config import Settings
 from bot.segments import split_telegram
 from bot.store.engine import Store
 from bot.store.migrate import upgrade
-from bot.store.scheduler_tables import schedule_prefs, scheduled
+from bot.store.scheduler_tables import checkups, journal, schedule_prefs, scheduled
 from bot.store.tables import contacts, outbox
 from content.prompt_library import pick
 from scheduler import queue
 from scheduler.due import ROUND, sweep_due
 from scheduler.prompts import plan_ahead
 
-DUE_AT = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # a Wednesday, 09:00 BST
+WEDNESDAY = datetime(2026, 6, 3, 8, 0, tzinfo=UTC)  # 09:00 BST
+SUNDAY = datetime(2026, 6, 7, 8, 0, tzinfo=UTC)  # the prompt brings the weekly summary
+CHECKINS = 16  # per person, two a week over the eight weeks of the Sunday summary
 CHUNK = 20_000
-SPLITTERS = {"sim": split_telegram}
+SPLITTERS = {"sim": split_telegram, "telegram": split_telegram}
 
 
 async def insert_chunked(store: Store, table: Any, rows: Any, total: int) -> None:
@@ -61,16 +64,19 @@ async def insert_chunked(store: Store, table: Any, rows: Any, total: int) -> Non
             await conn.execute(insert(table), batch)
 
 
-async def populate(store: Store, due: int, future: int) -> None:
-    now = DUE_AT - timedelta(days=1)
+async def populate(store: Store, due: int, future: int, at: datetime) -> None:
+    """``due`` people with a prompt due at ``at`` (every other one on Telegram), who
+    want the weekly summary, each with two check-ins a week for eight weeks and every
+    fourth with a check-up score; ``future`` reminders from the next day on."""
+    now = at - timedelta(days=1)
     await insert_chunked(
         store,
         contacts,
         (
             {
                 "id": i,
-                "channel": "sim",
-                "address": f"bench{i}",
+                "channel": "telegram" if i % 2 else "sim",
+                "address": str(i) if i % 2 else f"bench{i}",
                 "ref": f"B{i:07d}",
                 "opted_out": False,
                 "unreachable": False,
@@ -89,12 +95,32 @@ async def populate(store: Store, due: int, future: int) -> None:
             | {"staff_appts": False, "updated_at": now}
             # Planned to a day between today and four days on: the fifth whose plan
             # runs out tomorrow is topped up today, as on any day.
-            | {"planned_until": DUE_AT.date() + timedelta(days=1 + i % 5)}
+            | {"planned_until": at.date() + timedelta(days=1 + i % 5)}
             for i in range(1, due + 1)
         ),
         due,
     )
-    day = DUE_AT.date()
+    await insert_chunked(
+        store,
+        journal,
+        (
+            {"contact_id": i, "measure": "cravings", "score": (i + n) % 6, "text": "3"}
+            | {"shared": False, "created_at": at - timedelta(hours=12 + 84 * n + i % 7)}
+            for i in range(1, due + 1)
+            for n in range(CHECKINS)
+        ),
+        due * CHECKINS,
+    )
+    await insert_chunked(
+        store,
+        checkups,
+        (
+            {"contact_id": i, "started_at": now, "completed_at": now, "score": 10 + i % 51}
+            for i in range(4, due + 1, 4)
+        ),
+        due // 4,
+    )
+    day = at.date()
     await insert_chunked(
         store,
         scheduled,
@@ -103,8 +129,8 @@ async def populate(store: Store, due: int, future: int) -> None:
                 "prompt",
                 f"prompt:{i}:{day}",
                 i,
-                DUE_AT + timedelta(seconds=i % 60),  # spread over the minute
-                DUE_AT + timedelta(hours=3),
+                at + timedelta(seconds=i % 60),  # spread over the minute
+                at + timedelta(hours=3),
                 now,
                 payload={"date": day.isoformat(), "prompt": pick(i, day).id},
             )
@@ -120,8 +146,8 @@ async def populate(store: Store, due: int, future: int) -> None:
                 "reminder",
                 f"appt:{n}:1h",
                 n % due + 1,
-                DUE_AT + timedelta(days=1, seconds=n * 2),  # up to ~23 days ahead
-                DUE_AT + timedelta(days=1, seconds=n * 2 + 1800),
+                at + timedelta(days=1, seconds=n * 2),  # up to ~23 days ahead
+                at + timedelta(days=1, seconds=n * 2 + 1800),
                 now,
                 ref_id=n,
             )
@@ -211,20 +237,22 @@ async def count(store: Store, *where: Any) -> int:
         return int((await conn.execute(select(func.count()).where(*where))).scalar_one())
 
 
-async def run(db: str | None, due: int, future: int, sweeps: int, reset: bool) -> None:
+async def run(
+    db: str | None, due: int, future: int, sweeps: int, reset: bool, at: datetime
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = db or f"sqlite+aiosqlite:///{tmp}/bench.db"
         store = Store(url)
         await prepare(store, reset)
         settings = Settings(database={"url": url}, log={"level": "WARNING"})
         began = time.perf_counter()
-        await populate(store, due, future)
+        await populate(store, due, future, at)
         print(
             f"populated {due:,} due prompts + {future:,} future reminders "
             f"in {time.perf_counter() - began:.1f} s"
         )
 
-        idle_at = DUE_AT - timedelta(minutes=1)
+        idle_at = at - timedelta(minutes=1)
         timings = []
         for _ in range(sweeps):
             t0 = time.perf_counter()
@@ -240,14 +268,19 @@ async def run(db: str | None, due: int, future: int, sweeps: int, reset: bool) -
         for line in await listing_plan(store, idle_at):
             print("   ", line)
 
-        sent_at = DUE_AT + timedelta(minutes=1)
+        sent_at = at + timedelta(minutes=1)
         writes = Writes(store)
         async with writes.watching():
             t0 = time.perf_counter()
             await sweep_due(store, settings, SPLITTERS, sent_at)
             elapsed = time.perf_counter() - t0
         written = await count(store, outbox.c.kind == "prompt")
-        print(f"{due:,} due prompts -> {written:,} outbox rows in {elapsed:.2f} s (target < 10 s)")
+        summaries = await count(store, outbox.c.kind == "summary")
+        print(
+            f"{due:,} due prompts -> {written:,} outbox rows"
+            + (f" and {summaries:,} weekly summaries" if summaries else "")
+            + f" in {elapsed:.2f} s (target < 10 s)"
+        )
         writes.report()
 
         before = await count(store, scheduled.c.kind == "prompt")
@@ -274,8 +307,12 @@ def main() -> None:
     parser.add_argument("--future", type=int, default=1_000_000)
     parser.add_argument("--sweeps", type=int, default=200)
     parser.add_argument("--reset", action="store_true", help="empty a PostgreSQL database first")
+    parser.add_argument(
+        "--sunday", action="store_true", help="a Sunday: each prompt brings the weekly summary"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.db, args.due, args.future, args.sweeps, args.reset))
+    at = SUNDAY if args.sunday else WEDNESDAY
+    asyncio.run(run(args.db, args.due, args.future, args.sweeps, args.reset, at))
 
 
 if __name__ == "__main__":

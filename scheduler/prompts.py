@@ -202,17 +202,37 @@ class PromptJob(Job):
     async def render(
         self, conn: AsyncConnection, row: Due, person: Person, now: datetime
     ) -> list[Outbound] | str:
-        day = date.fromisoformat(row.payload["date"])
+        [outs] = await self.render_many(conn, [(row, person)], now)
+        return outs
+
+    async def render_many(
+        self, conn: AsyncConnection, due: list[tuple[Due, Person]], now: datetime
+    ) -> list[list[Outbound] | str]:
+        """Each row's prompt; on a Sunday, with the weekly summary for those who want
+        it, worked out for all of them at once."""
+        days = [date.fromisoformat(row.payload["date"]) for row, _ in due]
+        weekly = await summaries.weekly(
+            conn,
+            {
+                person.contact.id: (person, day)
+                for (_, person), day in zip(due, days, strict=True)
+                if day.weekday() == SUNDAY and person.prefs.weekly
+            },
+        )
+        return [
+            [self._prompt(row, person, day), *weekly.get(person.contact.id, [])]
+            for (row, person), day in zip(due, days, strict=True)
+        ]
+
+    @staticmethod
+    def _prompt(row: Due, person: Person, day: date) -> Outbound:
         prompt = by_id().get(row.payload.get("prompt", ""))
         if prompt is None:  # the library changed since the row was made
             prompt = pick(person.contact.id, day)
         text, meta = _daily(prompt)
-        outs = [
-            Outbound(text, priority=Priority.REMINDER, kind="prompt", meta=meta, dedupe_key=row.key)
-        ]
-        if day.weekday() == SUNDAY and person.prefs.weekly:
-            outs += await summaries.weekly(conn, person, day, f"summary:{person.contact.id}:{day}")
-        return outs
+        return Outbound(
+            text, priority=Priority.REMINDER, kind="prompt", meta=meta, dedupe_key=row.key
+        )
 
 
 register(PromptJob())

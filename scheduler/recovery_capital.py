@@ -7,13 +7,16 @@ Answers are private like the journal: never shown to buddies, never logged.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.scheduler_tables import checkup_answers, checkups
+from bot.store.sql import among
 from content import texts
 
 ITEMS = tuple(range(1, 11))
@@ -127,15 +130,36 @@ async def discard_open(conn: AsyncConnection, contact_id: int) -> None:
     )
 
 
-async def latest_scores(conn: AsyncConnection, contact_id: int, count: int = 2) -> list[int]:
-    """The scores of the last ``count`` finished check-ups, newest first."""
-    rows = await conn.execute(
-        select(checkups.c.score)
-        .where(checkups.c.contact_id == contact_id, checkups.c.completed_at.is_not(None))
-        .order_by(checkups.c.completed_at.desc(), checkups.c.id.desc())
-        .limit(count)
+async def latest_scores(
+    conn: AsyncConnection, contact_ids: Sequence[int], count: int = 2
+) -> dict[int, list[int]]:
+    """Each person's scores of their last ``count`` finished check-ups, newest first
+    (people with none are left out), in one query for many people."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=checkups.c.contact_id,
+            order_by=(checkups.c.completed_at.desc(), checkups.c.id.desc()),
+        )
+        .label("rank")
     )
-    return [int(score) for (score,) in rows]
+    ranked = (
+        select(checkups.c.contact_id, checkups.c.score, rank)
+        .where(
+            among(conn, checkups.c.contact_id, contact_ids),
+            checkups.c.completed_at.is_not(None),
+        )
+        .subquery()
+    )
+    rows = await conn.execute(
+        select(ranked.c.contact_id, ranked.c.score)
+        .where(ranked.c.rank <= count)
+        .order_by(ranked.c.contact_id, ranked.c.rank)
+    )
+    scores: dict[int, list[int]] = defaultdict(list)
+    for contact_id, score in rows:
+        scores[contact_id].append(int(score))
+    return scores
 
 
 def result_words(score: int, before: int | None) -> str:
@@ -147,9 +171,16 @@ def result_words(score: int, before: int | None) -> str:
     return texts.render(f"checkup.result_{key}", score=score, before=before)
 
 
+async def latest_results(conn: AsyncConnection, contact_ids: Sequence[int]) -> dict[int, str]:
+    """Each person's last score and its trend in words, for those who have finished a
+    check-up."""
+    scores = await latest_scores(conn, contact_ids)
+    return {
+        contact_id: result_words(last[0], last[1] if len(last) > 1 else None)
+        for contact_id, last in scores.items()
+    }
+
+
 async def latest_result(conn: AsyncConnection, contact_id: int) -> str | None:
     """The last score and its trend in words, if the person has finished a check-up."""
-    scores = await latest_scores(conn, contact_id)
-    if not scores:
-        return None
-    return result_words(scores[0], scores[1] if len(scores) > 1 else None)
+    return (await latest_results(conn, [contact_id])).get(contact_id)

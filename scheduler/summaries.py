@@ -1,50 +1,74 @@
 """The optional weekly summary, sent with Sunday's prompt: check-in averages this week
 against last week in words (with the latest check-up score and its trend, for people
-who have one), and on Telegram a small chart of the last eight weeks."""
+who have one), and on Telegram a small chart of the last eight weeks.
+
+Worked out for a whole batch of Sunday prompts at once (one query for their check-ins,
+one for their check-up scores), and the chart is only described here: the Telegram
+channel draws it when it sends (``bot.charts``)."""
 
 from __future__ import annotations
 
-import base64
-import io
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from statistics import mean
+from functools import lru_cache
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.charts import Weekly
 from bot.messages import Outbound, Priority
 from bot.store.scheduler_tables import journal
+from bot.store.sql import among
 from content import texts
 from scheduler import recovery_capital
 from scheduler.due import Person
 from scheduler.localtime import at_local
 
 WEEKS = 8
-# Which way is better, for the words: fewer cravings, more of the others.
-LOWER_IS_BETTER = {"cravings"}
 
-Weekly = dict[str, list[float | None]]  # measure -> average per week, oldest first
+Sundays = dict[int, tuple[Person, date]]  # contact id -> the person and the Sunday
 
 
-async def weekly_scores(conn: AsyncConnection, person: Person, sunday: date) -> Weekly:
-    """Average check-in score per measure for each of the ``WEEKS`` weeks to ``sunday``."""
-    start_day = sunday - timedelta(days=7 * WEEKS - 1)
-    start = at_local(start_day, datetime.min.time(), person.zone)
-    end = at_local(sunday + timedelta(days=1), datetime.min.time(), person.zone)
-    rows = await conn.execute(
-        select(journal.c.measure, journal.c.score, journal.c.created_at).where(
-            journal.c.contact_id == person.contact.id,
-            journal.c.score.is_not(None),
-            journal.c.created_at >= start,
-            journal.c.created_at < end,
+@lru_cache(maxsize=64)
+def _week_starts(zone: ZoneInfo, sunday: date) -> list[datetime]:
+    """The UTC starts of the ``WEEKS`` local weeks to ``sunday`` (included), and the
+    end of the last: exact across clock changes, and cheap to look a time up in (most
+    people share a zone and a Sunday)."""
+    first = sunday - timedelta(days=7 * WEEKS - 1)
+    days = (first + timedelta(days=7 * n) for n in range(WEEKS + 1))
+    return [at_local(day, datetime.min.time(), zone) for day in days]
+
+
+async def weekly_scores(conn: AsyncConnection, sundays: Sundays) -> dict[int, Weekly]:
+    """Each person's average check-in score per measure for each of the ``WEEKS``
+    weeks to their Sunday: averaged by the database, one row per person and measure,
+    one query per zone and Sunday (usually one for the whole batch)."""
+    groups: dict[tuple[ZoneInfo, date], list[int]] = defaultdict(list)
+    for contact_id, (person, sunday) in sundays.items():
+        groups[person.zone, sunday].append(contact_id)
+    scores: dict[int, Weekly] = defaultdict(dict)
+    for (zone, sunday), ids in groups.items():
+        starts = _week_starts(zone, sunday)
+        at = journal.c.created_at
+        averages = (
+            func.avg(case((and_(at >= start, at < end), journal.c.score)))
+            for start, end in pairwise(starts)
         )
-    )
-    buckets: dict[str, list[list[int]]] = defaultdict(lambda: [[] for _ in range(WEEKS)])
-    for measure, score, at in rows:
-        week = (at.astimezone(person.zone).date() - start_day).days // 7
-        buckets[measure][week].append(score)
-    return {m: [mean(w) if w else None for w in weeks] for m, weeks in buckets.items()}
+        rows = await conn.execute(
+            select(journal.c.contact_id, journal.c.measure, *averages)
+            .where(
+                among(conn, journal.c.contact_id, ids),
+                journal.c.score.is_not(None),
+                at >= starts[0],
+                at < starts[-1],
+            )
+            .group_by(journal.c.contact_id, journal.c.measure)
+        )
+        for contact_id, measure, *weeks in rows:
+            scores[contact_id][measure] = [None if w is None else float(w) for w in weeks]
+    return scores
 
 
 def trend_words(scores: Weekly) -> str | None:
@@ -66,53 +90,28 @@ def trend_words(scores: Weekly) -> str | None:
     return "; ".join(parts) or None
 
 
-def chart_png(scores: Weekly) -> bytes:
-    """A small line chart of weekly averages (matplotlib, no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4, 2.5), dpi=100)
-    ax = fig.add_subplot()
-    weeks = list(range(-WEEKS + 1, 1))
-    for measure, values in sorted(scores.items()):
-        points = [(w, v) for w, v in zip(weeks, values, strict=True) if v is not None]
-        ax.plot([w for w, _ in points], [v for _, v in points], marker="o", label=measure)
-    ax.set_ylim(0, 5)
-    ax.set_xlabel("weeks ago")
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
-async def checkup_words(conn: AsyncConnection, person: Person) -> str | None:
-    """The latest check-up score and its trend, for people who have finished one."""
-    result = await recovery_capital.latest_result(conn, person.contact.id)
-    return texts.render("checkup.in_summary", result=result) if result else None
-
-
-async def weekly(conn: AsyncConnection, person: Person, sunday: date, key: str) -> list[Outbound]:
-    """The summary for the week ending ``sunday``; nothing if there were no check-ins
-    and there is no check-up score."""
-    scores = await weekly_scores(conn, person, sunday)
-    parts = [words for words in (trend_words(scores), await checkup_words(conn, person)) if words]
-    if not parts:
-        return []
-    meta: dict[str, object] = {"tag": "summary"}
-    if person.contact.channel == "telegram" and scores:
-        meta["photo"] = {
-            "filename": f"week-{sunday.isoformat()}.png",
-            "content_b64": base64.b64encode(chart_png(scores)).decode(),
-        }
-    return [
-        Outbound(
-            texts.render("summary.weekly", trend="; ".join(parts)),
-            priority=Priority.REMINDER,
-            kind="summary",
-            meta=meta,
-            dedupe_key=key,
-        )
-    ]
+async def weekly(conn: AsyncConnection, sundays: Sundays) -> dict[int, list[Outbound]]:
+    """Each person's summary for the week ending on their Sunday; nobody is in it who
+    had no check-ins and has no check-up score."""
+    if not sundays:
+        return {}
+    scores = await weekly_scores(conn, sundays)
+    checkups = await recovery_capital.latest_results(conn, list(sundays))
+    summaries: dict[int, list[Outbound]] = {}
+    for contact_id, (person, sunday) in sundays.items():
+        mine = scores.get(contact_id, {})
+        trend = trend_words(mine)
+        words = [trend] if trend else []
+        if contact_id in checkups:
+            words.append(texts.render("checkup.in_summary", result=checkups[contact_id]))
+        if not words:
+            continue
+        meta: dict[str, object] = {"tag": "summary"}
+        if person.contact.channel == "telegram" and mine:
+            meta["chart"] = {"filename": f"week-{sunday.isoformat()}.png", "weeks": mine}
+        text = texts.render("summary.weekly", trend="; ".join(words))
+        key = f"summary:{contact_id}:{sunday.isoformat()}"
+        summaries[contact_id] = [
+            Outbound(text, priority=Priority.REMINDER, kind="summary", meta=meta, dedupe_key=key)
+        ]
+    return summaries

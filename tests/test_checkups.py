@@ -314,4 +314,4 @@ async def test_the_weekly_summary_carries_the_latest_score_and_its_trend(store: 
     )
     alone = summaries[score_only.id]
     assert alone.text == texts.render("summary.weekly", trend="check-up score 30 out of 60")
-    assert "photo" not in alone.meta  # no check-ins: no chart
+    assert "chart" not in alone.meta  # no check-ins: no chart

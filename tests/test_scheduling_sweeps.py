@@ -5,7 +5,6 @@ when NIGHTOWL_TEST_POSTGRES_URL is set."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import Any
@@ -461,7 +460,7 @@ async def test_sundays_prompt_brings_the_weekly_trend_and_telegram_gets_a_chart(
         texts.render("summary.weekly", trend="cravings lower than last week: 2.0 vs 3.5")
     ] * 2
     by_channel = {s.channel: s.meta for s in summaries}
-    assert "photo" not in by_channel["sms"]
-    photo = by_channel["telegram"]["photo"]
-    assert photo["filename"] == "week-2026-06-07.png"
-    assert base64.b64decode(photo["content_b64"]).startswith(b"\x89PNG")
+    assert "chart" not in by_channel["sms"]
+    chart = by_channel["telegram"]["chart"]  # drawn by the Telegram channel as it sends
+    assert chart["filename"] == "week-2026-06-07.png"
+    assert chart["weeks"] == {"cravings": [None] * 6 + [3.5, 2.0]}

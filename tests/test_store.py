@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -18,8 +18,11 @@ from bot.store import inbox as inbox_repo
 from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
+from bot.store.scheduler_tables import schedule_prefs, scheduled
 from bot.store.schema import metadata
+from bot.store.sql import insert_many_ignore
 from bot.store.tables import outbox
+from scheduler import queue
 
 LEASE = timedelta(seconds=30)
 
@@ -43,6 +46,38 @@ async def test_migrations_match_the_tables(store: Store) -> None:
             lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
         )
     assert diff == []
+
+
+async def test_rows_written_in_bulk_read_back_as_written_in_order_and_once(
+    store: Store,
+) -> None:
+    # Every kind of column the sweeps write in bulk: text, integers, aware datetimes,
+    # None, a JSON object with nesting and non-ASCII text, a date and a boolean.
+    who = await contact(store, "bulk")
+    at = datetime(2026, 10, 25, 1, 30, 15, 123456, tzinfo=UTC)
+    rows = [
+        queue.new_row(
+            "prompt", f"bulk:{i}", who.id, at + timedelta(hours=i), at, at,
+            payload={"date": "2026-10-25", "tags": ["a", i], "note": "café – 😊"},
+            ref_id=i or None,
+        )
+        for i in range(3)
+    ]  # fmt: skip
+    prefs = [
+        {"contact_id": who.id, "prompt_time": "09:00", "planned_until": date(2026, 10, 31)}
+        | {"notices": True, "weekly": False, "staff_appts": False, "updated_at": at}
+    ]
+    async with store.tx() as conn:
+        await insert_many_ignore(conn, scheduled, rows[1:], "key")
+        await insert_many_ignore(conn, scheduled, rows, "key")  # two of three again
+        await insert_many_ignore(conn, schedule_prefs, prefs, "contact_id")
+    async with store.read() as conn:
+        back = (await conn.execute(select(scheduled).order_by(scheduled.c.id))).all()
+        [pref] = (await conn.execute(select(schedule_prefs))).all()
+    written = [{k: r._mapping[k] for k in rows[0]} for r in back]
+    assert written == [rows[1], rows[2], rows[0]]  # in order; a key already there is kept
+    assert pref._mapping["planned_until"] == date(2026, 10, 31)
+    assert (pref.notices, pref.weekly, pref.updated_at) == (True, False, at)
 
 
 async def test_inbox_deduplicates_on_provider_id(store: Store) -> None:

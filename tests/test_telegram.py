@@ -23,7 +23,7 @@ from bot.store.tables import inbox, outbox
 from content import texts
 from tests.conftest import count_rows, eventually, make_settings, serving
 from tests.fakes.server import serve_app
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram, UploadedFile
 
 TOKEN = "123456:TEST-token_abc"
 SECRET = "s3cret-token"
@@ -260,3 +260,22 @@ async def test_files_go_as_documents_and_photos_with_a_caption(world: World) -> 
     assert sent.caption == "Your appointments"
     assert sent.document is not None and not isinstance(sent.document, str)
     assert (sent.document.filename, sent.document.size) == ("appts.ics", 32)
+
+
+async def test_a_weekly_chart_is_drawn_as_it_is_sent(world: World) -> None:
+    weeks = {"cravings": [None, 3.0, 2.5, None, 2.0, 1.5, 1.0, 2.0], "mood": [3.0] * 8}
+    async with world.service.store.tx() as conn:
+        contact = await contacts_repo.get_or_create(conn, "telegram", str(CHAT))
+        channels = await write(
+            conn,
+            {"telegram": world.service.senders["telegram"].split},
+            contact,
+            [Outbound("Your week", meta={"chart": {"filename": "week.png", "weeks": weeks}})],
+        )
+    world.service.notify_outbox(channels)
+    [sent] = await world.fake.wait_for_sent(1)
+    assert (sent.method, sent.caption) == ("sendPhoto", "Your week")
+    assert isinstance(sent.document, UploadedFile)
+    assert sent.document.filename == "week.png"
+    assert sent.document.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert sent.document.size > 2000  # a drawn chart, not an empty image

@@ -16,6 +16,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile,
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot import charts
 from bot.config import Settings, TelegramConfig
 from bot.messages import Channel, InboundKind, InboundMessage
 from bot.ratelimit import KeyedSlidingWindow, SlidingWindow
@@ -153,7 +154,7 @@ class TelegramSender(RecordsSent):
                 chat_id=chat, message_id=row.meta["edit_message"], reply_markup=_markup(row.meta)
             )
             return None
-        for kind in ("document", "photo"):
+        for kind in ("document", "photo", "chart"):
             if kind in row.meta:
                 return await self._send_file(chat, kind, row)
         location = row.meta.get("location")
@@ -168,9 +169,14 @@ class TelegramSender(RecordsSent):
         return str(sent.message_id)
 
     async def _send_file(self, chat: int, kind: str, row: OutRow) -> str:
-        """An .ics calendar or a chart, with the row's text as the caption."""
+        """An .ics calendar, a picture or a chart drawn now from its figures (off the
+        event loop), with the row's text as the caption."""
         spec = row.meta[kind]
-        upload = InputFile(base64.b64decode(spec["content_b64"]), filename=spec["filename"])
+        if kind == "chart":
+            content = await asyncio.to_thread(charts.weekly_png, spec["weeks"])
+        else:
+            content = base64.b64decode(spec["content_b64"])
+        upload = InputFile(content, filename=spec["filename"])
         if kind == "document":
             sent = await self.bot.send_document(chat_id=chat, document=upload, caption=row.text)
         else:
