@@ -50,3 +50,4 @@ class Outbound:
     meta: dict[str, Any] = field(default_factory=dict)
     dedupe_key: str | None = None
     expires_at: datetime | None = None
+    not_before: datetime | None = None  # prepared ahead, sent from this time

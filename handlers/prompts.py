@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.messages import Outbound
+from bot.store import outbox
 from bot.store.scheduler_tables import journal
 from content import texts
 from content.prompt_library import Prompt, by_id
@@ -79,6 +80,8 @@ async def weekly_command(turn: Turn, args: str) -> list[Outbound] | None:
     if choice is None:
         return None
     await prefs.set_values(turn.conn, turn.contact.id, turn.now, weekly=choice)
+    if not choice:
+        await outbox.withdraw(turn.conn, turn.contact.id, "summary")
     return [Outbound(texts.render("summary.on" if choice else "summary.off"))]
 
 

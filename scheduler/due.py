@@ -193,7 +193,9 @@ async def enqueue(
             group_of.append(None)
             continue
         out = outs[0]
-        alike = groups[contact.channel, out.text, out.kind, out.priority, out.expires_at]
+        alike = groups[
+            contact.channel, out.text, out.kind, out.priority, out.expires_at, out.not_before
+        ]
         same = next((same for same in alike if same[0][2].meta == out.meta), None)
         if same is None:
             alike.append(same := [])

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound, Priority
+from bot.store import outbox
 from bot.store.contacts import Contact
 from bot.store.engine import Store
 from bot.store.scheduler_tables import schedule_prefs, scheduled
@@ -72,8 +73,15 @@ class Plan:
     last: date
 
     def rows(self, now: datetime) -> list[dict[str, Any]]:
-        days = (self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1))
-        rows = (row_for(self.contact_id, day, self.at, self.zone, now) for day in days)
+        """The prompts, and for each Sunday the weekly summary (worked out an hour
+        ahead, sent with the prompt; skipped then if the person turned it off)."""
+        days = [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+        rows = [row_for(self.contact_id, day, self.at, self.zone, now) for day in days]
+        rows += [
+            summaries.row_for(self.contact_id, day, at_local(day, self.at, self.zone), GRACE, now)
+            for day in days
+            if day.weekday() == SUNDAY
+        ]
         return [row for row in rows if row["grace_until"] > now]
 
 
@@ -88,10 +96,11 @@ async def subscribe(
     """Replace the pending prompts with ones at ``at`` (None: stop) from today, or from
     tomorrow if today's time has gone or today has had its prompt."""
     await queue.drop_pending(
-        conn, scheduled.c.contact_id == contact_id, scheduled.c.kind == "prompt"
+        conn, scheduled.c.contact_id == contact_id, scheduled.c.kind.in_(("prompt", "summary"))
     )
     if at is None:
         await prefs.set_values(conn, contact_id, now, planned_until=None)
+        await outbox.withdraw(conn, contact_id, "summary")
         return
     plan = Plan(contact_id, at, zone, now.astimezone(zone).date(), horizon(zone, now))
     if at_local(plan.first, at, zone) <= now:
@@ -202,37 +211,44 @@ class PromptJob(Job):
     async def render(
         self, conn: AsyncConnection, row: Due, person: Person, now: datetime
     ) -> list[Outbound] | str:
-        [outs] = await self.render_many(conn, [(row, person)], now)
-        return outs
-
-    async def render_many(
-        self, conn: AsyncConnection, due: list[tuple[Due, Person]], now: datetime
-    ) -> list[list[Outbound] | str]:
-        """Each row's prompt; on a Sunday, with the weekly summary for those who want
-        it, worked out for all of them at once."""
-        days = [date.fromisoformat(row.payload["date"]) for row, _ in due]
-        weekly = await summaries.weekly(
-            conn,
-            {
-                person.contact.id: (person, day)
-                for (_, person), day in zip(due, days, strict=True)
-                if day.weekday() == SUNDAY and person.prefs.weekly
-            },
-        )
-        return [
-            [self._prompt(row, person, day), *weekly.get(person.contact.id, [])]
-            for (row, person), day in zip(due, days, strict=True)
-        ]
-
-    @staticmethod
-    def _prompt(row: Due, person: Person, day: date) -> Outbound:
+        day = date.fromisoformat(row.payload["date"])
         prompt = by_id().get(row.payload.get("prompt", ""))
         if prompt is None:  # the library changed since the row was made
             prompt = pick(person.contact.id, day)
         text, meta = _daily(prompt)
-        return Outbound(
-            text, priority=Priority.REMINDER, kind="prompt", meta=meta, dedupe_key=row.key
-        )
+        return [
+            Outbound(text, priority=Priority.REMINDER, kind="prompt", meta=meta, dedupe_key=row.key)
+        ]
+
+
+class SummaryJob(PromptJob):
+    """Sunday's weekly summary, worked out ``summaries.LEAD`` before the prompt for a
+    whole batch at once and queued to go at the prompt's time: at 9am a sweep only has
+    the prompts themselves to write."""
+
+    kind = "summary"
+
+    async def render_many(
+        self, conn: AsyncConnection, due: list[tuple[Due, Person]], now: datetime
+    ) -> list[list[Outbound] | str]:
+        wanted = {
+            person.contact.id: (person, date.fromisoformat(row.payload["date"]))
+            for row, person in due
+            if person.prefs.weekly
+        }
+        ready = await summaries.weekly(conn, wanted)
+        verdicts: list[list[Outbound] | str] = []
+        for row, person in due:
+            out = ready.get(person.contact.id)
+            if not person.prefs.weekly:
+                verdicts.append("weekly_off")
+            elif out is None:
+                verdicts.append("nothing_to_say")
+            else:
+                send_at = datetime.fromisoformat(row.payload["send_at"])
+                verdicts.append([replace(out, dedupe_key=row.key, not_before=send_at)])
+        return verdicts
 
 
 register(PromptJob())
+register(SummaryJob())

@@ -2,9 +2,11 @@
 against last week in words (with the latest check-up score and its trend, for people
 who have one), and on Telegram a small chart of the last eight weeks.
 
-Worked out for a whole batch of Sunday prompts at once (one query for their check-ins,
-one for their check-up scores), and the chart is only described here: the Telegram
-channel draws it when it sends (``bot.charts``)."""
+Each is a ``summary`` row planned with the prompts, worked out ``LEAD`` before the
+prompt's time for a whole batch at once (one query for their check-ins, one for their
+check-up scores) and queued to go at that time, so 100,000 people's 9am holds only the
+prompts. The chart is only described here: the Telegram channel draws it as it sends
+(``bot.charts``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
@@ -22,11 +25,12 @@ from bot.messages import Outbound, Priority
 from bot.store.scheduler_tables import journal
 from bot.store.sql import among
 from content import texts
-from scheduler import recovery_capital
+from scheduler import queue, recovery_capital
 from scheduler.due import Person
 from scheduler.localtime import at_local
 
 WEEKS = 8
+LEAD = timedelta(hours=1)  # worked out this long before it is sent
 
 Sundays = dict[int, tuple[Person, date]]  # contact id -> the person and the Sunday
 
@@ -90,14 +94,14 @@ def trend_words(scores: Weekly) -> str | None:
     return "; ".join(parts) or None
 
 
-async def weekly(conn: AsyncConnection, sundays: Sundays) -> dict[int, list[Outbound]]:
+async def weekly(conn: AsyncConnection, sundays: Sundays) -> dict[int, Outbound]:
     """Each person's summary for the week ending on their Sunday; nobody is in it who
     had no check-ins and has no check-up score."""
     if not sundays:
         return {}
     scores = await weekly_scores(conn, sundays)
     checkups = await recovery_capital.latest_results(conn, list(sundays))
-    summaries: dict[int, list[Outbound]] = {}
+    summaries: dict[int, Outbound] = {}
     for contact_id, (person, sunday) in sundays.items():
         mine = scores.get(contact_id, {})
         trend = trend_words(mine)
@@ -110,8 +114,23 @@ async def weekly(conn: AsyncConnection, sundays: Sundays) -> dict[int, list[Outb
         if person.contact.channel == "telegram" and mine:
             meta["chart"] = {"filename": f"week-{sunday.isoformat()}.png", "weeks": mine}
         text = texts.render("summary.weekly", trend="; ".join(words))
-        key = f"summary:{contact_id}:{sunday.isoformat()}"
-        summaries[contact_id] = [
-            Outbound(text, priority=Priority.REMINDER, kind="summary", meta=meta, dedupe_key=key)
-        ]
+        summaries[contact_id] = Outbound(
+            text, priority=Priority.REMINDER, kind="summary", meta=meta
+        )
     return summaries
+
+
+def row_for(
+    contact_id: int, sunday: date, send_at: datetime, grace: timedelta, now: datetime
+) -> dict[str, Any]:
+    """The scheduled row for one person's summary: due ``LEAD`` before ``send_at``,
+    still made after downtime until ``grace`` after it (then sent at once)."""
+    return queue.new_row(
+        "summary",
+        f"summary:{contact_id}:{sunday.isoformat()}",
+        contact_id,
+        send_at - LEAD,
+        send_at + grace,
+        now,
+        payload={"date": sunday.isoformat(), "send_at": send_at.isoformat()},
+    )

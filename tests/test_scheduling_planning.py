@@ -56,6 +56,10 @@ async def subscribers(
     return people
 
 
+PROMPT = scheduled.c.kind == "prompt"
+SUMMARY = scheduled.c.kind == "summary"
+
+
 def day_of(row: Any) -> str:
     return str(row.payload["date"])
 
@@ -68,17 +72,22 @@ async def test_subscribing_plans_a_week_and_the_planning_sweep_tops_it_up(store:
     [late] = await subscribers(store, 1)  # 13:00 BST: today's has gone, from tomorrow
     week = [date(2026, 6, 1) + timedelta(days=n) for n in range(prompt_schedule.AHEAD + 1)]
     for who, days in ((early, week), (late, week[1:])):
-        planned = await rows(store, scheduled.c.contact_id == who.id)
+        planned = await rows(store, scheduled.c.contact_id == who.id, PROMPT)
         assert [day_of(r) for r in planned] == [d.isoformat() for d in days]
         assert {r.status for r in planned} == {"pending"}
         for r in planned:  # each day's prompt chosen now
             assert r.payload["prompt"] == pick(who.id, date.fromisoformat(day_of(r))).id
+        # Sunday's summary: worked out an hour before the prompt, sent with it.
+        [summary] = await rows(store, scheduled.c.contact_id == who.id, SUMMARY)
+        assert summary.key == f"summary:{who.id}:2026-06-07"
+        assert summary.due_at == utc(2026, 6, 7, 7)  # 08:00 BST
+        assert summary.payload["send_at"] == utc(2026, 6, 7, 8).isoformat()
 
     # Planned to 8 June: nothing to do while LOW days are left, then both topped up.
     assert await prompt_schedule.plan_ahead(store, SETTINGS, utc(2026, 6, 6, 23)) == 0
     assert await prompt_schedule.plan_ahead(store, SETTINGS, utc(2026, 6, 7, 0)) == 2
     for who in (early, late):
-        planned = await rows(store, scheduled.c.contact_id == who.id)
+        planned = await rows(store, scheduled.c.contact_id == who.id, PROMPT)
         assert day_of(planned[-1]) == "2026-06-14"  # 7 June + AHEAD
         assert len({day_of(r) for r in planned}) == len(planned)
     async with store.read() as conn:
@@ -93,7 +102,9 @@ async def test_prompts_off_drops_the_plan_and_a_new_time_replans_without_a_secon
     await sweep(store, utc(2026, 6, 2, 8))  # today's (2 June) sent at 09:00 BST
     async with store.tx() as conn:  # 10:00 BST: move to 11:00, later today
         await prompt_schedule.subscribe(conn, who.id, time(11), LONDON, utc(2026, 6, 2, 9))
-    pending = await rows(store, scheduled.c.contact_id == who.id, scheduled.c.status == "pending")
+    pending = await rows(
+        store, scheduled.c.contact_id == who.id, scheduled.c.status == "pending", PROMPT
+    )
     assert day_of(pending[0]) == "2026-06-03"  # today had its prompt already
     assert {r.due_at.astimezone(LONDON).time() for r in pending} == {time(11)}
     await sweep(store, utc(2026, 6, 2, 10))
@@ -158,8 +169,10 @@ async def test_after_a_week_down_todays_prompt_still_goes_within_its_grace(store
     await sweep(store, back)
     [out] = await sent(store, outbox.c.dedupe_key == f"prompt:{who.id}:2026-06-15")
     assert out.contact_id == who.id
-    missed = await rows(store, scheduled.c.reason == "missed")
+    missed = await rows(store, scheduled.c.reason == "missed", PROMPT)
     assert [day_of(r) for r in missed] == [f"2026-06-0{d}" for d in range(2, 9)]
+    [summary] = await rows(store, scheduled.c.reason == "missed", SUMMARY)
+    assert day_of(summary) == "2026-06-07"
 
 
 # ------------------------------------------------------- the set-based write

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot.config import Settings
 from bot.messages import Channel, InboundMessage, Outbound, Priority
 from bot.store import contacts as contacts_repo
+from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
 from bot.store.scheduler_tables import buddy_offers, journal, scheduled
@@ -24,7 +25,7 @@ from content import texts
 from content.loader import ContentStore
 from content.prompt_library import by_id
 from handlers import offers
-from handlers.prompts import journal_reply
+from handlers.prompts import journal_reply, weekly_command
 from handlers.turn import Turn
 from scheduler import appointments, broadcasts, prefs
 from scheduler import prompts as prompt_schedule
@@ -201,7 +202,9 @@ async def test_a_prompt_is_sent_up_to_three_hours_late_and_the_next_days_stay_pl
     await sweep(store, utc(2026, 6, 3, 11, 1))
     statuses = [
         (r.payload["date"], r.status, r.reason)
-        for r in await rows(store, scheduled.c.contact_id == on_time.id)
+        for r in await rows(
+            store, scheduled.c.contact_id == on_time.id, scheduled.c.kind == "prompt"
+        )
     ]
     assert statuses[:2] == [("2026-06-02", "queued", None), ("2026-06-03", "skipped", "missed")]
     # Planned when subscribing, to AHEAD days after that day (topped up when running low).
@@ -428,6 +431,37 @@ async def test_a_reply_after_twelve_hours_is_not_a_journal_entry(store: Store) -
     async with store.tx() as conn:
         late = sent_at + timedelta(hours=12, minutes=1)
         assert await journal_reply(turn(conn, who, "hello", late)) is None
+
+
+async def test_the_summary_is_worked_out_an_hour_ahead_and_weekly_off_withdraws_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sunday = date(2026, 6, 7)
+    keeps, stops = [await person(store, n, prompt_time="09:00") for n in ("keeps", "stops")]
+    async with store.tx() as conn:
+        for who in (keeps, stops):
+            await conn.execute(
+                journal.insert().values(
+                    contact_id=who.id, measure="mood", score=3, text="3", shared=False,
+                    created_at=utc(2026, 6, 5, 12),
+                )
+            )  # fmt: skip
+            await prompt_schedule.subscribe(conn, who.id, time(9), LONDON, utc(2026, 6, 6, 12))
+    monkeypatch.setattr(outbox_repo, "utcnow", lambda: utc(2026, 6, 7, 7))  # as the sweep's
+    await sweep(store, utc(2026, 6, 7, 7))  # 08:00 BST: summaries ready, no prompt yet
+    ready = await sent(store, outbox.c.kind == "summary")
+    assert [o.contact_id for o in ready] == [keeps.id, stops.id]
+    assert {o.next_attempt_at for o in ready} == {utc(2026, 6, 7, 8)}  # the prompt's time
+    assert await sent(store, outbox.c.kind == "prompt") == []
+
+    async with store.tx() as conn:  # 08:30 BST
+        await weekly_command(turn(conn, stops, "WEEKLY OFF", utc(2026, 6, 7, 7, 30)), "OFF")
+    await sweep(store, utc(2026, 6, 7, 8))
+    summaries = {o.contact_id: o for o in await sent(store, outbox.c.kind == "summary")}
+    assert summaries[keeps.id].status == "pending"
+    assert (summaries[stops.id].status, summaries[stops.id].error) == ("skipped", "withdrawn")
+    assert len(await sent(store, outbox.c.kind == "prompt")) == 2
+    assert sunday.weekday() == prompt_schedule.SUNDAY
 
 
 def test_outbound_type_is_what_jobs_return() -> None:

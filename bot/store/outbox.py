@@ -84,7 +84,7 @@ def _part(out: Outbound, i: int, part: str, segments: int, now: datetime) -> dic
         "segments": segments,
         "status": "pending",
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": max(now, out.not_before) if out.not_before else now,
         "expires_at": out.expires_at,
         "created_at": now,
         "updated_at": now,
@@ -275,6 +275,20 @@ async def close(conn: AsyncConnection, row_id: int, status: str, error: str) -> 
         update(outbox)
         .where(outbox.c.id == row_id)
         .values(status=status, error=error[:64], claimed_at=None, updated_at=utcnow())
+    )
+
+
+async def withdraw(conn: AsyncConnection, contact_id: int, kind: str) -> None:
+    """Skip a contact's unsent messages of ``kind`` (prepared ahead, now unwanted)."""
+    await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.contact_id == contact_id,
+            outbox.c.kind == kind,
+            outbox.c.status == "pending",
+            outbox.c.claimed_at.is_(None),
+        )
+        .values(status="skipped", error="withdrawn", updated_at=utcnow())
     )
 
 
