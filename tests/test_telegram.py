@@ -23,7 +23,7 @@ from bot.store.tables import inbox, outbox
 from content import texts
 from tests.conftest import count_rows, eventually, make_settings, serving
 from tests.fakes.server import serve_app
-from tests.fakes.telegram_api import FakeTelegram, UploadedFile
+from tests.fakes.telegram_api import FakeTelegram, SentCall, UploadedFile
 
 TOKEN = "123456:TEST-token_abc"
 SECRET = "s3cret-token"
@@ -239,23 +239,21 @@ async def test_polling_mode_fetches_stores_and_replies(tmp_path: Path) -> None:
         assert await post_update(w, fake.text_update(CHAT, "x")) == 404
 
 
-async def test_files_go_as_documents_and_photos_with_a_caption(world: World) -> None:
-    calendar = base64.b64encode(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").decode()
+async def send_one(world: World, out: Outbound) -> SentCall:
+    """Queue ``out`` for the test chat as a handler would; the Bot API call it became."""
     async with world.service.store.tx() as conn:
         contact = await contacts_repo.get_or_create(conn, "telegram", str(CHAT))
-        channels = await write(
-            conn,
-            {"telegram": world.service.senders["telegram"].split},
-            contact,
-            [
-                Outbound(
-                    "Your appointments",
-                    meta={"document": {"filename": "appts.ics", "content_b64": calendar}},
-                )
-            ],
-        )
-    world.service.notify_outbox(channels)
+        split = {"telegram": world.service.senders["telegram"].split}
+        channels = await write(conn, split, contact, [out])
+    world.service.notify_outbox(channels)  # once committed
     [sent] = await world.fake.wait_for_sent(1)
+    return sent
+
+
+async def test_files_go_as_documents_and_photos_with_a_caption(world: World) -> None:
+    calendar = base64.b64encode(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").decode()
+    ics = {"document": {"filename": "appts.ics", "content_b64": calendar}}
+    sent = await send_one(world, Outbound("Your appointments", meta=ics))
     assert sent.method == "sendDocument"
     assert sent.caption == "Your appointments"
     assert sent.document is not None and not isinstance(sent.document, str)
@@ -264,16 +262,8 @@ async def test_files_go_as_documents_and_photos_with_a_caption(world: World) -> 
 
 async def test_a_weekly_chart_is_drawn_as_it_is_sent(world: World) -> None:
     weeks = {"cravings": [None, 3.0, 2.5, None, 2.0, 1.5, 1.0, 2.0], "mood": [3.0] * 8}
-    async with world.service.store.tx() as conn:
-        contact = await contacts_repo.get_or_create(conn, "telegram", str(CHAT))
-        channels = await write(
-            conn,
-            {"telegram": world.service.senders["telegram"].split},
-            contact,
-            [Outbound("Your week", meta={"chart": {"filename": "week.png", "weeks": weeks}})],
-        )
-    world.service.notify_outbox(channels)
-    [sent] = await world.fake.wait_for_sent(1)
+    chart = {"chart": {"filename": "week.png", "weeks": weeks}}
+    sent = await send_one(world, Outbound("Your week", meta=chart))
     assert (sent.method, sent.caption) == ("sendPhoto", "Your week")
     assert isinstance(sent.document, UploadedFile)
     assert sent.document.filename == "week.png"
