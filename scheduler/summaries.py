@@ -114,9 +114,8 @@ async def weekly(conn: AsyncConnection, sundays: Sundays) -> dict[int, Outbound]
         if person.contact.channel == "telegram" and mine:
             meta["chart"] = {"filename": f"week-{sunday.isoformat()}.png", "weeks": mine}
         text = texts.render("summary.weekly", trend="; ".join(words))
-        summaries[contact_id] = Outbound(
-            text, priority=Priority.REMINDER, kind="summary", meta=meta
-        )
+        # Bulk: queued an hour early, it must not go before the prompt it follows.
+        summaries[contact_id] = Outbound(text, priority=Priority.BULK, kind="summary", meta=meta)
     return summaries
 
 

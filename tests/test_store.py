@@ -135,6 +135,24 @@ async def test_outbox_claims_by_priority_one_per_contact_and_in_order(store: Sto
         assert [r.id for r in last] == [bulk[0]]
 
 
+async def test_a_message_queued_for_later_holds_up_none_of_that_contacts_others(
+    store: Store,
+) -> None:
+    dana = await contact(store, "dana")
+    later = utcnow() + timedelta(hours=1)
+    async with store.tx() as conn:
+        [summary] = await outbox_repo.enqueue(
+            conn, dana, Outbound("your week", priority=Priority.BULK, not_before=later), one_part
+        )
+        [notice] = await outbox_repo.enqueue(
+            conn, dana, Outbound("notice", priority=Priority.BULK), one_part
+        )
+        claimed = await outbox_repo.claim(conn, "sim", 10, LEASE)
+        [row] = (await conn.execute(select(outbox).where(outbox.c.id == summary))).all()
+    assert [r.id for r in claimed] == [notice]  # not stuck behind the one for later
+    assert row.next_attempt_at == later and row.status == "pending"
+
+
 async def test_nothing_is_queued_for_opted_out_or_unreachable_contacts(store: Store) -> None:
     c = await contact(store, "carol")
     async with store.tx() as conn:

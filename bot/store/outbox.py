@@ -185,13 +185,15 @@ async def any_due(conn: AsyncConnection, channel: str) -> bool:
 
 async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelta) -> list[OutRow]:
     """Due rows for ``channel``, best priority first, at most one in flight per contact
-    and in order per contact (a reply may overtake that contact's bulk messages)."""
+    and in order per contact (a reply may overtake that contact's bulk messages). A row
+    queued for later (``not_before``, never tried yet) holds up nobody meanwhile."""
     now = utcnow()
     ahead = outbox.alias("ahead")
     waits_behind = exists().where(
         and_(
             ahead.c.contact_id == outbox.c.contact_id,
             ahead.c.status == "pending",
+            or_(ahead.c.attempts > 0, ahead.c.next_attempt_at <= now),
             or_(
                 ahead.c.priority < outbox.c.priority,
                 and_(ahead.c.priority == outbox.c.priority, ahead.c.id < outbox.c.id),
