@@ -53,6 +53,9 @@ class Person:
     zone: ZoneInfo
 
 
+Verdict = list[Outbound] | str | datetime  # send these, skip (why), or hold until
+
+
 class Job:
     """What one kind of scheduled row sends. Subclasses set ``kind`` and ``render``."""
 
@@ -63,13 +66,14 @@ class Job:
 
     async def render(
         self, conn: AsyncConnection, row: Due, person: Person, now: datetime
-    ) -> list[Outbound] | str:
-        """The messages to send (keyed with ``row.key``), or why the row is skipped."""
+    ) -> Verdict:
+        """The messages to send (keyed with ``row.key``), why the row is skipped, or
+        the time to hold it until."""
         raise NotImplementedError
 
     async def render_many(
         self, conn: AsyncConnection, due: list[tuple[Due, Person]], now: datetime
-    ) -> list[list[Outbound] | str]:
+    ) -> list[Verdict]:
         """``render`` for each of a batch's rows of this kind, in order. A job whose
         rows all need the same kind of data overrides this to read it for the whole
         batch at once (two queries for 2,000 people, not 4,000)."""
@@ -148,7 +152,10 @@ async def process(
     done: dict[tuple[str, str | None], list[int]] = defaultdict(list)
     follow: list[dict[str, Any]] = []
 
-    async def settle(job: Job, row: Due, person: Person, verdict: list[Outbound] | str) -> None:
+    async def settle(job: Job, row: Due, person: Person, verdict: Verdict) -> None:
+        if isinstance(verdict, datetime):
+            await queue.hold(conn, row.id, verdict)
+            return
         if isinstance(verdict, str):
             done["skipped", verdict].append(row.id)
         else:
@@ -160,12 +167,10 @@ async def process(
     for row in rows:
         job, person = JOBS[row.kind], people[row.contact_id]
         ruled = _rules(job, row, person, now)
-        if isinstance(ruled, datetime):
-            await queue.hold(conn, row.id, ruled)
-        elif ruled is not None:
-            await settle(job, row, person, ruled)
-        else:
+        if ruled is None:
             to_render[row.kind].append((row, person))
+        else:
+            await settle(job, row, person, ruled)
     for kind, due in to_render.items():
         job = JOBS[kind]
         verdicts = await job.render_many(conn, due, now)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound, Priority
+from bot.store import conversations as convs
 from bot.store import outbox
 from bot.store.contacts import Contact
 from bot.store.engine import Store
@@ -34,7 +35,7 @@ from bot.store.tables import contacts
 from content import texts
 from content.prompt_library import SCALE, Prompt, by_id, pick
 from scheduler import prefs, queue, summaries
-from scheduler.due import CONTACT_COLUMNS, Job, Person, register
+from scheduler.due import CONTACT_COLUMNS, Job, Person, Verdict, register
 from scheduler.localtime import at_local, parse_hhmm, zone_of
 from scheduler.queue import Due
 from scheduler.runner import REGISTRY, SweepContext
@@ -45,6 +46,7 @@ SUNDAY = 6
 AHEAD = 7  # days planned past today
 LOW = 2  # plan again when fewer days than this are left
 PLAN_BATCH = 300  # people per planning transaction (~AHEAD rows each)
+IN_CONVERSATION_HOLD = timedelta(minutes=15)  # a prompt waits this long for a chat to end
 
 
 def row_for(contact_id: int, day: date, at: time, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
@@ -201,16 +203,34 @@ def _daily(prompt: Prompt) -> tuple[str, dict[str, Any]]:
     return texts.render("prompts.daily", prompt=prompt.text), meta
 
 
-class PromptJob(Job):
-    kind = "prompt"
+class AtThePromptTime(Job):
+    """Quiet hours hold it, unless the person chose a prompt time inside them."""
 
     def held_by_quiet_hours(self, row: Due, person: Person) -> bool:
         chosen = person.prefs.prompt_time
         return chosen is None or not person.prefs.quiet.contains(chosen)
 
+
+class PromptJob(AtThePromptTime):
+    kind = "prompt"
+
+    async def render_many(
+        self, conn: AsyncConnection, due: list[tuple[Due, Person]], now: datetime
+    ) -> list[Verdict]:
+        """Each row's prompt, but not in the middle of a buddy chat (a reply would go
+        to the other party): held a while, skipped once past its grace."""
+        busy = await convs.contacts_in_conversation(conn)
+        later = now + IN_CONVERSATION_HOLD
+        return [
+            (later if later <= row.grace_until else "in_conversation")
+            if person.contact.id in busy
+            else await self.render(conn, row, person, now)
+            for row, person in due
+        ]
+
     async def render(
         self, conn: AsyncConnection, row: Due, person: Person, now: datetime
-    ) -> list[Outbound] | str:
+    ) -> Verdict:
         day = date.fromisoformat(row.payload["date"])
         prompt = by_id().get(row.payload.get("prompt", ""))
         if prompt is None:  # the library changed since the row was made
@@ -221,7 +241,7 @@ class PromptJob(Job):
         ]
 
 
-class SummaryJob(PromptJob):
+class SummaryJob(AtThePromptTime):
     """Sunday's weekly summary, worked out ``summaries.LEAD`` before the prompt for a
     whole batch at once and queued to go at the prompt's time: at 9am a sweep only has
     the prompts themselves to write."""
@@ -230,14 +250,14 @@ class SummaryJob(PromptJob):
 
     async def render_many(
         self, conn: AsyncConnection, due: list[tuple[Due, Person]], now: datetime
-    ) -> list[list[Outbound] | str]:
+    ) -> list[Verdict]:
         wanted = {
             person.contact.id: (person, date.fromisoformat(row.payload["date"]))
             for row, person in due
             if person.prefs.weekly
         }
         ready = await summaries.weekly(conn, wanted)
-        verdicts: list[list[Outbound] | str] = []
+        verdicts: list[Verdict] = []
         for row, person in due:
             out = ready.get(person.contact.id)
             if not person.prefs.weekly:

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.messages import Channel, InboundMessage
+from bot.store import conversations as convs
 from bot.store.contacts import Contact
 from bot.store.engine import Store
 from bot.store.scheduler_tables import checkup_answers, checkups, journal, scheduled
@@ -274,6 +275,37 @@ async def test_no_statements_in_a_buddy_chat_or_for_a_buddy(store: Store) -> Non
     assert await sent(store, outbox.c.kind == "checkup") == []
     [tomorrow] = await rows(store, scheduled.c.kind == "barc", scheduled.c.status == "pending")
     assert tomorrow.payload["date"] == "2026-06-03"
+
+
+async def test_a_prompt_waits_for_a_buddy_chat_to_end_on_either_side(store: Store) -> None:
+    texter = await person(store, "prompt-texter", prompt_time="09:00")
+    buddy = await person(store, "prompt-buddy", prompt_time="09:00")
+    async with store.tx() as conn:
+        for who in (texter, buddy):
+            await prompt_schedule.subscribe(conn, who.id, time(9), LONDON, utc(2026, 6, 1, 12))
+        sam = await convs.enrol(conn, buddy.id, "Sam", "default", 2, utc(2026, 6, 1, 12))
+        assert sam is not None
+        await conversation_ops.start(conn, SETTINGS, texter, "default", "hi", utc(2026, 6, 2, 7))
+        await conversation_ops.take_next(conn, sam, utc(2026, 6, 2, 7, 1))
+        [chat] = await convs.active_for_buddy(conn, sam.id)
+    await sweep(store, utc(2026, 6, 2, 8))  # 09:00 BST, mid-chat: a reply would be relayed
+    assert await sent(store, outbox.c.kind == "prompt") == []
+    today = scheduled.c.key.endswith("2026-06-02")
+    held = await rows(store, scheduled.c.kind == "prompt", today)
+    assert {(r.status, r.due_at) for r in held} == {("pending", utc(2026, 6, 2, 8, 15))}
+
+    async with store.tx() as conn:
+        await conversation_ops.close(conn, chat, utc(2026, 6, 2, 8, 10), "done")
+    await sweep(store, utc(2026, 6, 2, 8, 15))
+    prompts = await sent(store, outbox.c.kind == "prompt")
+    assert sorted(o.contact_id for o in prompts) == sorted([texter.id, buddy.id])
+
+    async with store.tx() as conn:  # a chat that outlasts the prompt's grace: skipped
+        await conversation_ops.start(conn, SETTINGS, texter, "default", "hi", utc(2026, 6, 3, 7))
+    await sweep(store, utc(2026, 6, 3, 10, 50))
+    mine = scheduled.c.contact_id == texter.id
+    [late] = await rows(store, mine, scheduled.c.key.endswith("2026-06-03"))
+    assert (late.status, late.reason) == ("skipped", "in_conversation")
 
 
 # ------------------------------------------------------------ weekly summary

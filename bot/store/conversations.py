@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.buddy_tables import (
@@ -246,6 +246,20 @@ async def open_for_texter(conn: AsyncConnection, texter_id: int) -> Conversation
         )
     ).first()
     return _conversation(row) if row else None
+
+
+async def contacts_in_conversation(conn: AsyncConnection) -> set[int]:
+    """Everyone in a conversation now: texters waiting or talking, buddies talking
+    (few at any time: read through the status index, whoever is asking about)."""
+    texters = select(conversations.c.texter_id).where(
+        conversations.c.status.in_(("waiting", "active"))
+    )
+    talking = (
+        select(buddies.c.contact_id)
+        .join(conversations, conversations.c.buddy_id == buddies.c.id)
+        .where(conversations.c.status == "active")
+    )
+    return set((await conn.execute(union(texters, talking))).scalars())
 
 
 async def get(conn: AsyncConnection, conversation_id: int) -> Conversation | None:
