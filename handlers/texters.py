@@ -22,6 +22,7 @@ from handlers import checkups, lookups, offers, scheduling
 from handlers import conversation as conversation_ops
 from handlers.triage import triage
 from handlers.turn import Turn
+from scheduler import erase
 
 # Slash commands that belong to buddies and coordinators.
 VOLUNTEER_COMMANDS = frozenset(
@@ -207,9 +208,11 @@ async def _same_buddy(turn: Turn) -> list[Outbound]:
 
 
 async def _forget(turn: Turn) -> list[Outbound]:
-    """Delete the texter's conversations (their messages and buddies' notes with them)
-    and every earlier message they sent. The contact row stays, holding only the address
-    and the opt-out flag we must keep honouring, under a new reference."""
+    """Delete the texter's conversations (their messages and buddies' notes with them),
+    their journal, check-ups, appointments and prompts, and every earlier message they
+    sent. The contact row stays, holding only the address and the opt-out flag we must
+    keep honouring, under a new reference."""
     await convs.forget_texter(turn.conn, turn.contact.id)
+    await erase.forget(turn.conn, turn.contact.id)
     await contacts_repo.forget(turn.conn, turn.contact.id)
     return [Outbound(texts.render("texter.forget_done"))]

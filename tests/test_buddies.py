@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from bot.clock import utcnow
 from bot.store import contacts as contacts_repo
 from bot.store.buddy_tables import conversations
+from bot.store.scheduler_tables import appointments, journal, schedule_prefs, scheduled
 from content import texts
 from tests.buddy_world import World, buddy_world
 
@@ -213,7 +215,19 @@ async def test_fair_use_slows_down_kindly(tmp_path: Path) -> None:
 
 
 async def test_forget_deletes_after_one_confirmation(world: World) -> None:
-    anna = world.phone("texter-anna")
+    anna, bob = world.phone("texter-anna"), world.phone("texter-bob")
+    for phone in (anna, bob):
+        await phone.say("REMIND tomorrow 9 GP")
+        await phone.say("PROMPTS 9am")
+    async with world.service.store.tx() as conn:
+        for address in ("texter-anna", "texter-bob"):
+            who = await contacts_repo.find(conn, "sim", address)
+            assert who is not None
+            await conn.execute(
+                insert(journal).values(
+                    contact_id=who.id, text="private", shared=False, created_at=utcnow()
+                )
+            )
     await anna.say("something private")
     await anna.say("done")
     assert await anna.say("FORGET") == [texts.render("texter.forget_ask")]
@@ -222,6 +236,11 @@ async def test_forget_deletes_after_one_confirmation(world: World) -> None:
     assert await anna.say("yes") == [texts.render("texter.forget_done")]
     async with world.service.store.read() as conn:
         assert (await conn.execute(select(conversations))).all() == []
+        bobs = await contacts_repo.find(conn, "sim", "texter-bob")
+        assert bobs is not None
+        for table in (journal, appointments, schedule_prefs, scheduled):
+            left = {r.contact_id for r in await conn.execute(select(table))}
+            assert left == {bobs.id}, table.name  # Anna's gone, Bob's untouched
 
 
 async def test_out_of_hours_reply_says_when_buddies_are_on(tmp_path: Path) -> None:
