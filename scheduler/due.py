@@ -57,7 +57,8 @@ Verdict = list[Outbound] | str | datetime  # send these, skip (why), or hold unt
 
 
 class Job:
-    """What one kind of scheduled row sends. Subclasses set ``kind`` and ``render``."""
+    """What one kind of scheduled row sends. Subclasses set ``kind`` and ``render`` (or
+    ``render_many``)."""
 
     kind: ClassVar[str]
 
