@@ -23,6 +23,7 @@ from handlers import conversation as conversation_ops
 from handlers.triage import triage
 from handlers.turn import Turn
 from scheduler import erase
+from scheduler import prompts as prompt_schedule
 
 # Slash commands that belong to buddies and coordinators.
 VOLUNTEER_COMMANDS = frozenset(
@@ -159,8 +160,11 @@ async def _answer_to_question(turn: Turn) -> list[Outbound] | None:
     waiting_feedback = await convs.feedback_pending(conn, contact.id)
     if waiting_feedback is not None:
         await convs.update_conversation(conn, waiting_feedback.id, feedback_pending=False)
+        # A number answers the latest question: a daily check-in sent since the chat.
+        prompt = await prompt_schedule.last_sent(conn, contact.id, now)
+        asked_since = prompt is not None and prompt.due_at > waiting_feedback.last_activity_at
         score = _SCORE.match(turn.message.text)
-        if score:
+        if score and not asked_since:
             await convs.update_conversation(conn, waiting_feedback.id, feedback=int(score.group(1)))
             return [Outbound(texts.render("texter.feedback_thanks"))]
     return None

@@ -10,10 +10,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.messages import Channel, InboundMessage
 from bot.store import conversations as convs
+from bot.store.buddy_tables import conversations
 from bot.store.contacts import Contact
 from bot.store.engine import Store
 from bot.store.scheduler_tables import checkup_answers, checkups, journal, scheduled
@@ -306,6 +307,35 @@ async def test_a_prompt_waits_for_a_buddy_chat_to_end_on_either_side(store: Stor
     mine = scheduled.c.contact_id == texter.id
     [late] = await rows(store, mine, scheduled.c.key.endswith("2026-06-03"))
     assert (late.status, late.reason) == ("skipped", "in_conversation")
+
+
+async def test_a_number_after_a_chat_answers_a_check_in_sent_since_not_the_feedback(
+    store: Store,
+) -> None:
+    texter = await person(store, "feedback-or-check-in", prompt_time="09:00")
+    buddy = await person(store, "feedback-buddy")
+    async with store.tx() as conn:
+        sam = await convs.enrol(conn, buddy.id, "Sam", "default", 2, utc(2026, 6, 1, 12))
+        assert sam is not None
+        await conversation_ops.start(conn, SETTINGS, texter, "default", "hi", utc(2026, 6, 2, 1))
+        await conversation_ops.take_next(conn, sam, utc(2026, 6, 2, 1, 1))
+        [chat] = await convs.active_for_buddy(conn, sam.id)
+        await conversation_ops.close(conn, chat, utc(2026, 6, 2, 2), "buddy")  # asks 1 to 5
+        await prompt_schedule.subscribe(conn, texter.id, time(9), LONDON, utc(2026, 6, 2, 2))
+        await conn.execute(
+            update(scheduled)
+            .where(scheduled.c.key == f"prompt:{texter.id}:2026-06-02")
+            .values(payload={"date": "2026-06-02", "prompt": "chk01"})  # cravings, 0 to 5
+        )
+    await sweep(store, utc(2026, 6, 2, 8))  # 09:00 BST: the check-in goes
+    assert await say(store, texter, "2", utc(2026, 6, 2, 8, 30)) != [
+        texts.render("texter.feedback_thanks")
+    ]
+    async with store.read() as conn:
+        [entry] = (await conn.execute(select(journal))).all()
+        [closed] = (await conn.execute(select(conversations))).all()
+    assert (entry.score, entry.measure) == (2, "cravings")
+    assert (closed.feedback, closed.feedback_pending) == (None, False)
 
 
 # ------------------------------------------------------------ weekly summary
