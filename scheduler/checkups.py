@@ -29,7 +29,7 @@ from bot.store.scheduler_tables import journal, scheduled
 from content import texts
 from scheduler import queue
 from scheduler import recovery_capital as rc
-from scheduler.due import Job, Person, register
+from scheduler.due import Job, Person, register, unless_chosen_in_quiet_hours
 from scheduler.localtime import at_local
 from scheduler.prompts import GRACE, REPLY_WINDOW
 from scheduler.queue import Due
@@ -174,8 +174,7 @@ class CheckupJob(Job):
     kind = KIND
 
     def held_by_quiet_hours(self, row: Due, person: Person) -> bool:
-        chosen = person.prefs.checkup_time  # a time chosen inside quiet hours is wanted then
-        return chosen is None or not person.prefs.quiet.contains(chosen)
+        return unless_chosen_in_quiet_hours(person.prefs.checkup_time, person)
 
     async def render(
         self, conn: AsyncConnection, row: Due, person: Person, now: datetime

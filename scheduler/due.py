@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -85,6 +85,12 @@ class Job:
     ) -> list[dict[str, Any]]:
         """Rows to add once this one is done, sent or skipped (the next check-up)."""
         return []
+
+
+def unless_chosen_in_quiet_hours(chosen: time | None, person: Person) -> bool:
+    """``held_by_quiet_hours`` for a send at a time the person chose: held, unless they
+    chose it inside their quiet hours (then they want it then)."""
+    return chosen is None or not person.prefs.quiet.contains(chosen)
 
 
 JOBS: dict[str, Job] = {}

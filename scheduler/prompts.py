@@ -35,7 +35,14 @@ from bot.store.tables import contacts
 from content import texts
 from content.prompt_library import SCALE, Prompt, by_id, pick
 from scheduler import prefs, queue, summaries
-from scheduler.due import CONTACT_COLUMNS, Job, Person, Verdict, register
+from scheduler.due import (
+    CONTACT_COLUMNS,
+    Job,
+    Person,
+    Verdict,
+    register,
+    unless_chosen_in_quiet_hours,
+)
 from scheduler.localtime import at_local, parse_hhmm, zone_of
 from scheduler.queue import Due
 from scheduler.runner import REGISTRY, SweepContext
@@ -207,8 +214,7 @@ class AtThePromptTime(Job):
     """Quiet hours hold it, unless the person chose a prompt time inside them."""
 
     def held_by_quiet_hours(self, row: Due, person: Person) -> bool:
-        chosen = person.prefs.prompt_time
-        return chosen is None or not person.prefs.quiet.contains(chosen)
+        return unless_chosen_in_quiet_hours(person.prefs.prompt_time, person)
 
 
 class PromptJob(AtThePromptTime):

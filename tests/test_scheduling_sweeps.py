@@ -436,7 +436,7 @@ async def test_a_reply_after_twelve_hours_is_not_a_journal_entry(store: Store) -
 async def test_the_summary_is_worked_out_an_hour_ahead_and_weekly_off_withdraws_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sunday = date(2026, 6, 7)
+    assert date(2026, 6, 7).weekday() == prompt_schedule.SUNDAY  # the summary's day
     keeps, stops = [await person(store, n, prompt_time="09:00") for n in ("keeps", "stops")]
     async with store.tx() as conn:
         for who in (keeps, stops):
@@ -461,7 +461,6 @@ async def test_the_summary_is_worked_out_an_hour_ahead_and_weekly_off_withdraws_
     assert summaries[keeps.id].status == "pending"
     assert (summaries[stops.id].status, summaries[stops.id].error) == ("skipped", "withdrawn")
     assert len(await sent(store, outbox.c.kind == "prompt")) == 2
-    assert sunday.weekday() == prompt_schedule.SUNDAY
 
 
 def test_outbound_type_is_what_jobs_return() -> None:
