@@ -16,12 +16,15 @@ import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.store import sqlite_inline
 
 _READONLY = "nightowl_readonly"
 
@@ -104,7 +107,11 @@ class Store:
         if self.is_sqlite:
             _prepare_sqlite_file(url)
         # hide_parameters: a database error must never carry message text into a log.
-        self.engine = create_async_engine(url, hide_parameters=True)
+        options: dict[str, Any] = {"hide_parameters": True}
+        if self.is_sqlite:
+            database = make_url(url).database or ":memory:"
+            options["async_creator"] = partial(sqlite_inline.connect, database)
+        self.engine = create_async_engine(url, **options)
         self._writer: WriterTurns | None = None
         if self.is_sqlite:
             _sqlite_tuning(self.engine, busy_timeout_ms)
