@@ -450,27 +450,41 @@ def read_chats(db: sqlite3.Connection) -> list[Chat]:
     return chats
 
 
-def relay_latencies(
-    db: sqlite3.Connection, sent_at: dict[str, float]
-) -> tuple[list[float], list[float]]:
-    """(server side, end to end) seconds for every relayed chat text."""
-    server = []
-    for received, sent in db.execute(
-        "SELECT i.received_at, o.sent_at FROM outbox o JOIN inbox i ON i.id = o.inbox_id"
+@dataclass
+class Relays:
+    """Seconds for every relayed chat text: server side, split into its stages, and end
+    to end."""
+
+    server: list[float] = field(default_factory=list)
+    to_handled: list[float] = field(default_factory=list)  # received → relayed copy written
+    to_sent: list[float] = field(default_factory=list)  # that → sent (commit, dispatch)
+    end_to_end: list[float] = field(default_factory=list)
+
+
+def relay_latencies(db: sqlite3.Connection, sent_at: dict[str, float]) -> Relays:
+    relays = Relays()
+    for received, created, sent in db.execute(
+        "SELECT i.received_at, o.created_at, o.sent_at FROM outbox o"
+        " JOIN inbox i ON i.id = o.inbox_id"
         " WHERE o.status = 'sent' AND o.contact_id != i.contact_id AND i.text GLOB 'm[0-9]*'"
     ):
-        a, b = stamp(received), stamp(sent)
-        assert a is not None and b is not None
-        server.append(b - a)
-    end_to_end = []
+        a, b, c = stamp(received), stamp(created), stamp(sent)
+        assert a is not None and b is not None and c is not None
+        relays.server.append(c - a)
+        relays.to_handled.append(b - a)
+        relays.to_sent.append(c - b)
     token = re.compile(r": (m\d+) ")
     for text, at in db.execute("SELECT text, at FROM sim_deliveries"):
         found = token.search(text)
         if found and found.group(1) in sent_at:
             delivered = stamp(at)
             assert delivered is not None
-            end_to_end.append(delivered - sent_at[found.group(1)])
-    return server, end_to_end
+            relays.end_to_end.append(delivered - sent_at[found.group(1)])
+    return relays
+
+
+def p50_p99(values: Sequence[float]) -> str:
+    return f"p50 {pct(values, 50) * 1000:.1f} ms, p99 {pct(values, 99) * 1000:.1f} ms"
 
 
 def row(label: str, s: Summary, measured: Summary | None = None) -> str:
@@ -563,7 +577,7 @@ def report(
         else Summary(math.nan, math.nan, math.nan, math.nan)
     )
 
-    server, end_to_end = relay_latencies(db, night.sent_at)
+    relays = relay_latencies(db, night.sent_at)
     inbound = [stamp(r) for (r,) in db.execute("SELECT received_at FROM inbox")]
     window = [t for t in inbound if t is not None and origin <= t < origin + args.duration]
     relayed_in = len([t for t in night.sent_at.values() if origin <= t < origin + args.duration])
@@ -606,17 +620,20 @@ def report(
         f"cpu                Night Owl {server_cpu / elapsed:.2f} cores,"
         f" this client {client_cpu / elapsed:.2f} cores (of {os.cpu_count()})"
     )
+    server = relays.server
     met = "met" if pct(server, 99) * 1000 < RELAY_TARGET_MS else "NOT met"
     print(
-        f"relay latency      server side (inbox received_at → outbox sent_at):"
-        f" p50 {pct(server, 50) * 1000:.1f} ms, p99 {pct(server, 99) * 1000:.1f} ms,"
+        f"relay latency      server side (inbox received_at → outbox sent_at): {p50_p99(server)},"
         f" max {max(server, default=math.nan) * 1000:.0f} ms (n = {len(server)});"
         f" target p99 < {RELAY_TARGET_MS:g} ms: {met}"
     )
     print(
+        f"                   of which received → relayed copy written {p50_p99(relays.to_handled)};"
+        f" written → sent {p50_p99(relays.to_sent)}"
+    )
+    print(
         f"                   end to end (client before POST → sim delivery at):"
-        f" p50 {pct(end_to_end, 50) * 1000:.1f} ms, p99 {pct(end_to_end, 99) * 1000:.1f} ms"
-        f" (n = {len(end_to_end)})"
+        f" {p50_p99(relays.end_to_end)} (n = {len(relays.end_to_end)})"
     )
     if handling:
         print(
