@@ -455,10 +455,14 @@ class Relays:
     """Seconds for every relayed chat text: server side, split into its stages, and end
     to end."""
 
-    server: list[float] = field(default_factory=list)
     to_handled: list[float] = field(default_factory=list)  # received → relayed copy written
     to_sent: list[float] = field(default_factory=list)  # that → sent (commit, dispatch)
     end_to_end: list[float] = field(default_factory=list)
+
+    @property
+    def server(self) -> list[float]:
+        """inbox received_at → outbox sent_at."""
+        return [a + b for a, b in zip(self.to_handled, self.to_sent, strict=True)]
 
 
 def relay_latencies(db: sqlite3.Connection, sent_at: dict[str, float]) -> Relays:
@@ -470,7 +474,6 @@ def relay_latencies(db: sqlite3.Connection, sent_at: dict[str, float]) -> Relays
     ):
         a, b, c = stamp(received), stamp(created), stamp(sent)
         assert a is not None and b is not None and c is not None
-        relays.server.append(c - a)
         relays.to_handled.append(b - a)
         relays.to_sent.append(c - b)
     token = re.compile(r": (m\d+) ")
