@@ -59,7 +59,7 @@ async def run(messages: int) -> None:
                             person,
                             [Outbound(f"notice {chat}", priority=Priority.BULK)],
                         )
-                service.notify_outbox({"telegram"})
+                service.outlet.notify({"telegram"})
                 sent = await fake.wait_for_sent(messages, timeout=messages / LIMIT * 1.5 + 30)
     first, last = sent[0].at, sent[-1].at
     rate = (len(sent) - 1) / (last - first)

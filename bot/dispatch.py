@@ -5,6 +5,12 @@ Transient failures come back later with exponential backoff (or when the provide
 said); permanent ones end the row and, where they say something about the person
 (blocked the bot, unsubscribed, not a real number), mark the contact so nothing more
 is queued for them.
+
+A message a handler has just written need not wait for its dispatcher to find it: the
+inbox worker claims it in the transaction that wrote it (``Outlet``) and hands it over
+once that commits, so a relayed text costs one transaction less and is on its way at
+once. Whatever the hand-over does not take (no free slot, a row written elsewhere)
+the dispatcher claims itself, as before.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,6 +51,7 @@ class Dispatcher:
         self.cfg = cfg
         self.metrics = metrics
         self.channel = sender.channel
+        self.lease = timedelta(seconds=cfg.lease_seconds)
         self.outcomes = GroupCommit(store)  # each send's outcome, recorded in batches
         self.wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -51,41 +60,53 @@ class Dispatcher:
     def notify(self) -> None:
         self.wakeup.set()
 
+    def free_slots(self) -> int:
+        return max(0, self.cfg.concurrency - len(self._in_flight))
+
+    async def claim_within(self, conn: AsyncConnection, limit: int) -> list[OutRow]:
+        """Claim up to ``limit`` due rows in the caller's transaction; ``take`` them once
+        it has committed."""
+        return await outbox_repo.claim(conn, self.channel, limit, self.lease) if limit else []
+
+    def take(self, rows: list[OutRow]) -> None:
+        """Start delivering rows claimed for us (in a transaction now committed)."""
+        for row in rows:
+            task = asyncio.create_task(self._deliver(row))
+            self._in_flight.add(task)
+            task.add_done_callback(self._done)
+
     async def run(self) -> None:
-        lease = timedelta(seconds=self.cfg.lease_seconds)
         try:
             while True:
-                free = self.cfg.concurrency - len(self._in_flight)
-                if free <= 0:
+                if not self.free_slots():
                     self._slot_freed.clear()
                     await self._slot_freed.wait()
                     continue
                 told = self.wakeup.is_set()  # someone just queued a send for us
                 self.wakeup.clear()
                 try:
-                    rows = await self._claim(free, lease, look_first=not told)
+                    rows = await self._claim(look_first=not told)
                 except Exception:  # the database is briefly unavailable: try again soon
                     log.exception("claiming sends failed", extra={"channel": self.channel})
                     rows = []
-                for row in rows:
-                    task = asyncio.create_task(self._deliver(row))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._done)
+                self.take(rows)
                 if not rows:
                     await self._idle()
         finally:
             for task in self._in_flight:
                 task.cancel()
 
-    async def _claim(self, limit: int, lease: timedelta, look_first: bool) -> list[OutRow]:
+    async def _claim(self, look_first: bool) -> list[OutRow]:
         # A poll looks before it claims: SQLite has one writer, and most polls find
         # nothing to send.
         if look_first:
             async with self.store.read() as conn:
                 if not await outbox_repo.any_due(conn, self.channel):
                     return []
+        # The free slots are counted inside the transaction: a hand-over may have
+        # taken some while this one waited for its turn.
         async with self.store.tx() as conn:
-            return await outbox_repo.claim(conn, self.channel, limit, lease)
+            return await self.claim_within(conn, self.free_slots())
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -175,3 +196,41 @@ class Dispatcher:
             "send failed for good",
             extra={"outbox_id": row.id, "contact_id": row.contact_id, "reason": exc.reason},
         )
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Rows claimed for a dispatcher in someone else's transaction."""
+
+    dispatcher: Dispatcher
+    rows: list[OutRow]
+    more: bool  # the claim was cut short by the free slots: more may be due
+
+    def deliver(self) -> None:
+        """Once the transaction has committed: start the sends; wake the dispatcher
+        for the rest."""
+        self.dispatcher.take(self.rows)
+        if self.more:
+            self.dispatcher.notify()
+
+
+class Outlet:
+    """The dispatchers, as the code that writes outbox rows sees them."""
+
+    def __init__(self, dispatchers: Mapping[str, Dispatcher]) -> None:
+        self.dispatchers = dispatchers
+
+    def notify(self, channels: set[str]) -> None:
+        """Tell the dispatchers of ``channels`` that they have rows to claim."""
+        for channel in channels & self.dispatchers.keys():
+            self.dispatchers[channel].notify()
+
+    async def claim(self, conn: AsyncConnection, channels: set[str]) -> list[Handover]:
+        """Claim, in the writer's transaction, what ``channels`` can send now."""
+        handovers = []
+        for channel in sorted(channels & self.dispatchers.keys()):
+            dispatcher = self.dispatchers[channel]
+            free = dispatcher.free_slots()
+            rows = await dispatcher.claim_within(conn, free)
+            handovers.append(Handover(dispatcher, rows, more=len(rows) == free))
+        return handovers

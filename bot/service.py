@@ -12,7 +12,7 @@ from bot.channels.sim import SimSender
 from bot.channels.sms import SmsSender
 from bot.channels.telegram import TelegramPoller, TelegramSender
 from bot.config import Settings
-from bot.dispatch import Dispatcher
+from bot.dispatch import Dispatcher, Outlet
 from bot.messages import InboundMessage
 from bot.metrics import Metrics
 from bot.store import inbox as inbox_repo
@@ -52,26 +52,22 @@ class Service:
             name: Dispatcher(self.store, sender, settings.dispatch, self.metrics)
             for name, sender in self.senders.items()
         }
+        self.outlet = Outlet(self.dispatchers)
         self.worker = InboxWorker(
             self.store,
             settings,
             route,
             {name: sender.split for name, sender in self.senders.items()},
-            self.notify_outbox,
+            self.outlet,
             self.content,
         )
         self.scheduler = SchedulerRunner(
-            SweepContext(self.store, settings, self.worker.splitters, self.notify_outbox)
+            SweepContext(self.store, settings, self.worker.splitters, self.outlet.notify)
         )
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def enabled(self, channel: str) -> bool:
         return channel in self.senders
-
-    def notify_outbox(self, channels: set[str]) -> None:
-        for channel in channels:
-            if channel in self.dispatchers:
-                self.dispatchers[channel].notify()
 
     async def accept(self, msg: InboundMessage) -> int | None:
         """Store an inbound message durably; its inbox id, or None for a retry."""

@@ -1,6 +1,8 @@
 """The inbox worker: hands each stored inbound message to the handlers, in order per
 sender, and commits the handlers' effects, their outbox rows and the inbox row's
 "done" together, so a crash at any point means the message is simply handled again.
+The replies are claimed for their dispatchers in that transaction too, and handed over
+once it commits (``bot.dispatch.Outlet``).
 
 When messages queue up, several are handled in one transaction (each inside its own
 savepoint, so one that fails does not undo the others): the cost of a transaction is
@@ -21,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import outgoing
 from bot.config import Settings
+from bot.dispatch import Outlet
 from bot.messages import Outbound
 from bot.store import inbox as inbox_repo
 from bot.store.engine import Store
@@ -73,14 +76,14 @@ class InboxWorker:
         settings: Settings,
         route: Route,
         splitters: outgoing.Splitters,
-        notify: Callable[[set[str]], None],
+        outlet: Outlet,
         content: ContentStore,
     ) -> None:
         self.store = store
         self.settings = settings
         self.route = route
         self.splitters = splitters
-        self.notify = notify
+        self.outlet = outlet
         self.content = content
         self.wakeup = asyncio.Event()
         self.acknowledging = Acknowledging()
@@ -114,7 +117,9 @@ class InboxWorker:
                 except Exception:
                     log.exception("handler failed", extra={"inbox_id": row.id})
                     channels |= await self._after_failure(conn, row)
-        self.notify(channels)
+            handovers = await self.outlet.claim(conn, channels)
+        for handover in handovers:
+            handover.deliver()
         return taken
 
     async def _handle(self, conn: AsyncConnection, row: InboxRow) -> set[str]:

@@ -176,7 +176,7 @@ async def queue(world: World, *texts_: str, to: str = PERSON) -> None:
         channels = await write(
             conn, {"sms": service.senders["sms"].split}, person, [Outbound(t) for t in texts_]
         )
-    service.notify_outbox(channels)
+    service.outlet.notify(channels)
 
 
 async def outbox_row(world: World) -> Any:

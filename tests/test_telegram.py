@@ -164,7 +164,7 @@ async def queue(service: Service, chat: int, *texts_: str) -> None:
             contact,
             [Outbound(t) for t in texts_],
         )
-    service.notify_outbox(channels)
+    service.outlet.notify(channels)
 
 
 async def test_retry_after_pauses_sending_for_as_long_as_telegram_asks(world: World) -> None:
@@ -245,7 +245,7 @@ async def send_one(world: World, out: Outbound) -> SentCall:
         contact = await contacts_repo.get_or_create(conn, "telegram", str(CHAT))
         split = {"telegram": world.service.senders["telegram"].split}
         channels = await write(conn, split, contact, [out])
-    world.service.notify_outbox(channels)  # once committed
+    world.service.outlet.notify(channels)  # once committed
     [sent] = await world.fake.wait_for_sent(1)
     return sent
 

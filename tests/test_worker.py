@@ -1,5 +1,6 @@
 """The inbox worker's batches: several messages a transaction, each in its own savepoint,
-so a message whose handler fails is retried, then apologised for, alone."""
+so a message whose handler fails is retried, then apologised for, alone; and the hand-over
+of the replies it writes to their dispatcher, claimed in that same transaction."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.channels.sim import SimSender
+from bot.dispatch import Dispatcher, Outlet
 from bot.messages import Channel, InboundMessage, Outbound
+from bot.metrics import Metrics
 from bot.store import inbox as inbox_repo
 from bot.store.engine import Store
 from bot.store.tables import contacts, inbox, outbox, sim_deliveries
@@ -16,7 +20,7 @@ from bot.worker import MAX_ATTEMPTS, Acknowledging, InboxWorker
 from content import texts
 from content.loader import ContentStore
 from handlers.turn import Turn
-from tests.conftest import make_settings
+from tests.conftest import eventually, make_settings
 
 BROKEN = "break me"
 
@@ -34,19 +38,15 @@ async def echo_unless_broken(turn: Turn) -> list[Outbound]:
 async def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
     store: Store, tmp_path: Path
 ) -> None:
-    notified: list[set[str]] = []
     worker = InboxWorker(
         store,
         make_settings(tmp_path),
         echo_unless_broken,
         {"sim": lambda text: [text]},
-        notified.append,
+        Outlet({}),  # no dispatchers: every reply stays in the outbox
         ContentStore(),
     )
-    async with store.tx() as conn:
-        for i, (who, text) in enumerate([("a", "one"), ("b", BROKEN), ("c", "three")]):
-            msg = InboundMessage(channel=Channel.SIM, address=who, provider_id=f"p{i}", text=text)
-            await inbox_repo.record(conn, msg)
+    await record_inbound(store, [("a", "one"), ("b", BROKEN), ("c", "three")])
 
     taken = await worker.process_batch()
 
@@ -70,8 +70,54 @@ async def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
     assert attempts == MAX_ATTEMPTS
     assert sent == {"a": "got: one", "b": texts.render("general.error"), "c": "got: three"}
     assert undone == 2  # the two good handlers' writes stayed; the broken one's did not
-    assert notified == [{"sim"}]
     assert await worker.process_batch() == 0
+
+
+async def record_inbound(store: Store, messages: list[tuple[str, str]]) -> None:
+    async with store.tx() as conn:
+        for i, (who, text) in enumerate(messages):
+            msg = InboundMessage(channel=Channel.SIM, address=who, provider_id=f"p{i}", text=text)
+            await inbox_repo.record(conn, msg)
+
+
+async def test_replies_are_handed_to_their_dispatcher_as_many_as_it_has_room_for(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, dispatch={"concurrency": 1, "poll_seconds": 3600})
+    dispatcher = Dispatcher(store, SimSender(), settings.dispatch, Metrics())
+    worker = InboxWorker(
+        store,
+        settings,
+        echo_unless_broken,
+        {"sim": lambda text: [text]},
+        Outlet({"sim": dispatcher}),
+        ContentStore(),
+    )
+    await record_inbound(store, [("a", "one"), ("b", "two")])
+
+    assert await worker.process_batch() == 2
+
+    async def outbox_states() -> dict[str, tuple[str, int]]:
+        async with store.read() as conn:
+            rows = await conn.execute(
+                select(contacts.c.address, outbox.c.status, outbox.c.attempts).join(
+                    contacts, contacts.c.id == outbox.c.contact_id
+                )
+            )
+            return {address: (status, attempts) for address, status, attempts in rows}
+
+    # The dispatcher's own loop is not running: only the hand-over can have sent "a",
+    # and with one free slot it took one reply and woke the dispatcher for the other.
+    states = await eventually(outbox_states, lambda s: s["a"][0] == "sent")
+    assert states == {"a": ("sent", 1), "b": ("pending", 0)}
+    assert dispatcher.wakeup.is_set()
+
+    loop = asyncio.create_task(dispatcher.run())
+    try:
+        states = await eventually(outbox_states, lambda s: s["b"][0] == "sent")
+    finally:
+        loop.cancel()
+    assert states == {"a": ("sent", 1), "b": ("sent", 1)}
 
 
 async def test_the_worker_gives_way_to_a_burst_of_acknowledgements_but_not_for_ever() -> None:
