@@ -14,9 +14,10 @@ buddies are the c servers of an M/M/c queue. A coordinator invites ``--buddies``
   drawn Exp(mean ``--handling``) and a patience Exp(mean ``--patience``, 0 = endless);
   a texter still unclaimed when patience runs out texts DONE;
 * a buddy's phone long-polls (``wait``: answered the moment a text arrives), texts NEXT
-  when alerted, and texts DONE when the handling time, counted from the NEXT that got
-  it the texter, is up, and NEXT in the same breath (Night Owl handles one sender's
-  texts in order), so a freed buddy takes the head of the queue at once;
+  when alerted, and texts DONE when the handling time, counted from the NEXT (or, for
+  a buddy who was ready, the intro) that got it the texter, is up, and NEXT in the same
+  breath (Night Owl handles one sender's texts in order), so a freed buddy takes the
+  head of the queue at once, or is put through to the next texter who comes;
 * while they talk, texter and buddy each text with think times Exp(mean derived from
   ``--messages`` inbound texts a second). The harness stops a texter's chatter just
   before its buddy's DONE, so no stray text opens a new conversation.
@@ -65,6 +66,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # for content and tests.fakes when run as bench/night.py
 
+from bot.queues import BuddyConfig  # noqa: E402
 from content import texts  # noqa: E402
 from tests.fakes.process import (  # noqa: E402
     child,
@@ -78,6 +80,10 @@ from tests.fakes.process import (  # noqa: E402
 ANSWER_SECONDS = 10.0  # for enrolment replies
 LONG_POLL = 1.0  # seconds a phone's request waits for a text before asking again
 WARMUP = 10.0  # arrivals before this are served but not counted
+NOBODY_WAITING = (
+    texts.render("buddy.nobody_waiting"),
+    texts.render("buddy.ready", minutes=BuddyConfig().ready_minutes),
+)
 GREETING = 0.2  # a buddy's mean think time before the first reply, s
 IDEAL_NIGHTS = 400  # simulated ideal M/M/c nights for the run-to-run spread
 RELAY_TARGET_MS = 100.0
@@ -249,14 +255,17 @@ class Buddy:
         intro = INTRO.match(text)
         backlog = BACKLOG.match(text)
         if intro:
-            self.outstanding -= 1
+            if self.outstanding:
+                self.outstanding -= 1
+            else:  # we were ready: the texter was put straight through
+                self.next_sent = time.monotonic()
             self.label = intro.group(1)
         elif backlog and backlog.group(1) == self.label:
             texter = self.night.texters[backlog.group(2)]
             self.ended.clear()
             self.chat = asyncio.create_task(self.talk(texter, self.next_sent + texter.talk))
             self.label = None
-        elif text == texts.render("buddy.nobody_waiting") or "your limit" in text:
+        elif text in NOBODY_WAITING or "your limit" in text:
             self.outstanding -= 1
         elif self.chat and text.endswith("has ended the chat. Thank you."):
             self.ended.set()

@@ -107,3 +107,4 @@ class BuddyConfig(BaseModel):
     fair_use_hours: int = Field(48, ge=1)
     invite_ttl_hours: int = Field(72, ge=1)
     offer_next_on_free_slot: bool = True
+    ready_minutes: int = Field(15, ge=0, le=120)

@@ -85,7 +85,7 @@ async def handle(turn: Turn, buddy: Buddy) -> list[Outbound]:
         waiting = await convs.waiting_count(conn, buddy.queues)
         return [Outbound(texts.render("buddy.on", waiting=waiting), to=me)]
     if word == "OFF":
-        await convs.set_buddy(conn, buddy.id, on_duty=False)
+        await convs.set_buddy(conn, buddy.id, on_duty=False, ready_since=None)
         count = await convs.open_load(conn, buddy.id)
         key = "buddy.off_with_chats" if count else "buddy.off"
         return [Outbound(texts.render(key, count=count), to=me)]
@@ -98,7 +98,9 @@ async def handle(turn: Turn, buddy: Buddy) -> list[Outbound]:
         ]
     if word in ("NEXT", "TAKE"):
         wanted = int(rest) if word == "TAKE" and rest.isdigit() else None
-        return await ops.take_next(conn, buddy, now, wanted)
+        return await ops.take_next(
+            conn, buddy, now, wanted, ready_minutes=turn.settings.buddies.ready_minutes
+        )
     if word == "LIST":
         chats = await convs.active_for_buddy(conn, buddy.id)
         if not chats:

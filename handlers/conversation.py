@@ -131,6 +131,17 @@ async def start(
         return [to_texter(conv, texts.render("texter.same_coming", handle=requested.handle))] + (
             await on_claimed(conn, requested, claimed)
         )
+    ready = await _ready_buddy(conn, settings, queue, now)
+    if ready and await convs.claim(conn, conv.id, ready.id, now):
+        # A buddy was waiting for someone: no queue, no alerts.
+        claimed = await _reload(conn, conv.id)
+        if not conv.urgent:
+            return await on_claimed(conn, ready, claimed, greeting="texter.claimed_at_once")
+        return [
+            to_texter(conv, texts.render("texter.urgent")),
+            *await on_claimed(conn, ready, claimed),
+            *await alert_coordinators(conn, settings, "coordinator.urgent", conv, triage=triage),
+        ]
     if triage is not None:
         ack = texts.render("texter.urgent")
     elif slow:
@@ -164,9 +175,24 @@ async def mark_urgent(
     return out
 
 
-async def on_claimed(conn: AsyncConnection, buddy: Buddy, conv: Conversation) -> list[Outbound]:
-    """Introduce the two: the buddy's handle to the texter, what is safe to know to the buddy,
-    and whatever the texter wrote while waiting."""
+async def _ready_buddy(
+    conn: AsyncConnection, settings: Settings, queue: str, now: datetime
+) -> Buddy | None:
+    """The buddy of ``queue`` who has waited longest for a texter (they texted NEXT when
+    nobody was waiting, within the last ``ready_minutes``), if any."""
+    minutes = settings.buddies.ready_minutes
+    if not minutes:
+        return None
+    since = now - timedelta(minutes=minutes)
+    ready = await convs.buddies_with_room(conn, queue, ready_since=since)
+    return ready[0] if ready else None
+
+
+async def on_claimed(
+    conn: AsyncConnection, buddy: Buddy, conv: Conversation, greeting: str = "texter.claimed"
+) -> list[Outbound]:
+    """Introduce the two: the buddy's handle to the texter (in words ``greeting``), what is
+    safe to know to the buddy, and whatever the texter wrote while waiting."""
     detail, note = await describe(conn, conv)
     flag = texts.render("buddy.urgent_flag", triage=conv.triage) if conv.urgent else ""
     note_text = texts.render("buddy.last_note", note=note) if note else ""
@@ -183,7 +209,7 @@ async def on_claimed(conn: AsyncConnection, buddy: Buddy, conv: Conversation) ->
         note=note_text,
     )
     out = [
-        to_texter(conv, texts.render("texter.claimed", handle=buddy.handle)),
+        to_texter(conv, texts.render(greeting, handle=buddy.handle)),
         to_buddy(buddy, conv, intro),
     ]
     for sender, text in await convs.messages_of(conn, conv.id):
@@ -197,9 +223,15 @@ async def on_claimed(conn: AsyncConnection, buddy: Buddy, conv: Conversation) ->
 
 
 async def take_next(
-    conn: AsyncConnection, buddy: Buddy, now: datetime, wanted: int | None = None
+    conn: AsyncConnection,
+    buddy: Buddy,
+    now: datetime,
+    wanted: int | None = None,
+    ready_minutes: int = 0,
 ) -> list[Outbound]:
-    """Claim ``wanted`` (a Take button) or the most urgent waiting texter, atomically."""
+    """Claim ``wanted`` (a Take button) or the most urgent waiting texter, atomically.
+    With nobody waiting, a buddy on duty is ready for ``ready_minutes``: the next texter
+    then comes straight to them (``start``)."""
     load = await convs.open_load(conn, buddy.id)
     if load >= buddy.capacity:
         return [Outbound(texts.render("buddy.at_capacity", count=load), to=buddy.contact_id)]
@@ -217,6 +249,10 @@ async def take_next(
     for candidate in await convs.waiting(conn, buddy.queues, limit=CLAIM_CANDIDATES):
         if await convs.claim(conn, candidate.id, buddy.id, now):
             return lost + await on_claimed(conn, buddy, await _reload(conn, candidate.id))
+    if buddy.on_duty and ready_minutes:
+        await convs.set_buddy(conn, buddy.id, ready_since=now)
+        ready = texts.render("buddy.ready", minutes=ready_minutes)
+        return [*lost, Outbound(ready, to=buddy.contact_id)]
     return [*lost, Outbound(texts.render("buddy.nobody_waiting"), to=buddy.contact_id)]
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from bot.clock import utcnow
 from bot.store import contacts as contacts_repo
-from bot.store.buddy_tables import conversations
+from bot.store.buddy_tables import buddies, conversations
 from bot.store.scheduler_tables import appointments, journal, schedule_prefs, scheduled
 from content import texts
 from tests.buddy_world import World, buddy_world
@@ -292,3 +293,65 @@ async def test_a_blocked_address_gets_no_reply(world: World) -> None:
     await world.coord.say(f"/unblock {contact.ref}")
     await anna.send("DONE")
     assert await anna.expect() == [texts.render("texter.left_queue")]
+
+
+async def test_a_buddy_who_asked_for_the_next_texter_gets_them_straight_away(
+    world: World,
+) -> None:
+    sam, jo = await world.enrol("buddy-sam", "Sam"), await world.enrol("buddy-jo", "Jo")
+    for buddy in (sam, jo):
+        await buddy.say("on")
+    assert await jo.say("next") == [texts.render("buddy.ready", minutes=15)]
+    assert await sam.say("next") == [texts.render("buddy.ready", minutes=15)]
+    anna = world.phone("texter-anna")
+    # Jo has waited longest: Anna goes straight to Jo, and nobody else is alerted.
+    assert await anna.say("can't sleep, want a drink") == [
+        texts.render("texter.claimed_at_once", handle="Jo")
+    ]
+    intro, backlog = await jo.expect(2)
+    assert intro.startswith("You're with Owl-") and backlog.endswith(": can't sleep, want a drink")
+    await world.idle()
+    await sam.silent()
+    # Jo was ready for one texter; the next one goes to Sam, still ready.
+    ben = world.phone("texter-ben")
+    assert await ben.say("hello") == [texts.render("texter.claimed_at_once", handle="Sam")]
+    await sam.expect(2)
+    assert (await jo.say(f"{owl_code(intro)}: hi, I'm Jo", expect=0)) == []
+    assert (await anna.expect())[0] == "Jo (peer buddy): hi, I'm Jo"
+
+
+async def test_being_ready_ends_after_a_while_and_when_going_off_duty(world: World) -> None:
+    sam, jo = await world.enrol("buddy-sam", "Sam"), await world.enrol("buddy-jo", "Jo")
+    for buddy in (sam, jo):
+        await buddy.say("on")
+        await buddy.say("next")
+    await jo.say("off")
+    # Sam said NEXT longer ago than ready_minutes: the texter waits, and both on duty hear.
+    async with world.service.store.tx() as conn:
+        await conn.execute(
+            update(buddies)
+            .where(buddies.c.handle == "Sam")
+            .values(ready_since=utcnow() - timedelta(minutes=16))
+        )
+    anna = world.phone("texter-anna")
+    assert await anna.say("hello") == [texts.render("texter.queued")]
+    [alert] = await sam.expect()
+    assert alert.startswith("Someone's waiting: Owl-")
+    await world.idle()
+    await jo.silent()
+
+
+async def test_an_urgent_texter_reaches_a_ready_buddy_and_the_coordinator_hears(
+    world: World,
+) -> None:
+    sam = await world.enrol("buddy-sam", "Sam")
+    await sam.say("on")
+    await sam.say("next")
+    anna = world.phone("texter-anna")
+    urgent, claimed = await anna.say("I want to kill myself", expect=2)
+    assert urgent == texts.render("texter.urgent")
+    assert claimed == texts.render("texter.claimed", handle="Sam")
+    [intro, _] = await sam.expect(2)
+    assert "Urgent" in intro
+    [page] = await world.coord.expect()
+    assert page.startswith("URGENT in default: Owl-")

@@ -33,6 +33,8 @@ buddies = Table(
     Column("fallback", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Texted NEXT when nobody was waiting: the next texter comes straight to them.
+    Column("ready_since", UTCDateTime),
 )
 
 invites = Table(

@@ -154,9 +154,15 @@ async def open_load(conn: AsyncConnection, buddy_id: int) -> int:
 
 
 async def buddies_with_room(
-    conn: AsyncConnection, queue: str, *, on_duty: bool = True, fallback_only: bool = False
+    conn: AsyncConnection,
+    queue: str,
+    *,
+    on_duty: bool = True,
+    fallback_only: bool = False,
+    ready_since: datetime | None = None,
 ) -> list[Buddy]:
-    """Active buddies of ``queue`` (on duty, or off-duty fallbacks) below capacity."""
+    """Active buddies of ``queue`` (on duty, or off-duty fallbacks) below capacity; with
+    ``ready_since``, only those ready for a texter since then, longest ready first."""
     load = (
         select(func.count())
         .where(conversations.c.buddy_id == buddies.c.id, conversations.c.status == "active")
@@ -166,6 +172,8 @@ async def buddies_with_room(
     stmt = stmt.where(buddies.c.on_duty.is_(on_duty))
     if fallback_only:
         stmt = stmt.where(buddies.c.fallback.is_(True))
+    if ready_since is not None:
+        stmt = stmt.where(buddies.c.ready_since >= ready_since).order_by(buddies.c.ready_since)
     rows = (await conn.execute(stmt.order_by(buddies.c.id))).all()
     return [b for b in map(_buddy, rows) if queue in b.queues]
 
@@ -394,7 +402,10 @@ async def claim(conn: AsyncConnection, conversation_id: int, buddy_id: int, now:
         .where(conversations.c.id == conversation_id, conversations.c.status == "waiting")
         .values(status="active", buddy_id=buddy_id, claimed_at=now, last_activity_at=now)
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    await set_buddy(conn, buddy_id, ready_since=None)  # whoever they were ready for, it's this one
+    return True
 
 
 async def active_for_buddy(conn: AsyncConnection, buddy_id: int) -> list[Conversation]:
