@@ -102,6 +102,7 @@ class BuddyConfig(BaseModel):
     default_capacity: int = Field(2, ge=1, le=10)
     silence_checkin_seconds: int = Field(1800, ge=30)
     silence_close_seconds: int = Field(900, ge=30)
+    unanswered_seconds: int = Field(180, ge=30)
     retention_days: int = Field(30, ge=1)
     fair_use_conversations: int = Field(5, ge=1)
     fair_use_hours: int = Field(48, ge=1)

@@ -342,9 +342,16 @@ async def close(
 
 
 async def pass_back(
-    conn: AsyncConnection, buddy: Buddy, conv: Conversation, note: str, now: datetime
+    conn: AsyncConnection,
+    buddy: Buddy,
+    conv: Conversation,
+    note: str,
+    now: datetime,
+    *,
+    told: str = "buddy.passed",
 ) -> list[Outbound]:
-    """Return the texter to the front of the queue (keeping when they first arrived)."""
+    """Return the texter to the front of the queue (keeping when they first arrived);
+    ``told`` is what the buddy hears about it."""
     await convs.update_conversation(
         conn,
         conv.id,
@@ -358,7 +365,7 @@ async def pass_back(
     fresh = await _reload(conn, conv.id)
     out = [
         to_texter(fresh, texts.render("texter.passed")),
-        to_buddy(buddy, conv, texts.render("buddy.passed", label=conv.label)),
+        to_buddy(buddy, conv, texts.render(told, label=conv.label)),
     ]
     others = [a for a in await alert_buddies(conn, fresh) if a.to != buddy.contact_id]
     return out + others

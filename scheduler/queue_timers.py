@@ -74,12 +74,15 @@ async def _escalate_one(
 
 
 async def silence(conn: AsyncConnection, settings: Settings, now: datetime) -> list[Outbound]:
+    """Hand back texters their buddy never answered; check in on quiet chats, then close."""
     cfg = settings.buddies
     out: list[Outbound] = []
     for conv in await convs.open_conversations(conn):
         if conv.status != "active":
             continue
-        if conv.silence_checked_at is None:
+        if unanswered := await _unanswered_buddy(conn, cfg.unanswered_seconds, conv, now):
+            out += await ops.pass_back(conn, unanswered, conv, "", now, told="buddy.unanswered")
+        elif conv.silence_checked_at is None:
             if (now - conv.last_activity_at).total_seconds() >= cfg.silence_checkin_seconds:
                 await convs.update_conversation(conn, conv.id, silence_checked_at=now)
                 out.append(ops.to_texter(conv, texts.render("texter.check_in")))
@@ -93,6 +96,19 @@ async def silence(conn: AsyncConnection, settings: Settings, now: datetime) -> l
         elif (now - conv.silence_checked_at).total_seconds() >= cfg.silence_close_seconds:
             out += await ops.close(conn, conv, now, "quiet")
     return out
+
+
+async def _unanswered_buddy(
+    conn: AsyncConnection, limit_seconds: int, conv: Conversation, now: datetime
+) -> convs.Buddy | None:
+    """The buddy who took ``conv`` and has sent nothing for ``limit_seconds``: a texter
+    put straight through to a buddy who has stepped away must not wait for the silence
+    check."""
+    if conv.first_reply_at or not conv.claimed_at or not conv.buddy_id:
+        return None
+    if (now - conv.claimed_at).total_seconds() < limit_seconds:
+        return None
+    return await convs.buddy_by_id(conn, conv.buddy_id)
 
 
 async def shift_starts(conn: AsyncConnection, settings: Settings, now: datetime) -> list[Outbound]:

@@ -164,6 +164,9 @@ async def test_silence_checks_in_then_closes(store: Store) -> None:
     conv = await make_waiting(store, "texter-anna")
     async with store.tx() as conn:
         assert await convs.claim(conn, conv.id, sam.id, T0)
+        claimed = await convs.get(conn, conv.id)
+        assert claimed is not None
+        await convs.add_message(conn, claimed, "buddy", "Hi, I'm here.", T0)
 
     async def sweep(minutes: float) -> list:  # type: ignore[type-arg]
         async with store.tx() as conn:
@@ -178,6 +181,40 @@ async def test_silence_checks_in_then_closes(store: Store) -> None:
     async with store.read() as conn:
         closed = await convs.get(conn, conv.id)
     assert closed is not None and closed.status == "closed"
+
+
+async def test_a_texter_whose_buddy_never_answers_goes_back_to_the_queue(
+    store: Store,
+) -> None:
+    settings = Settings()
+    sam = await make_buddy(store, "buddy-sam", "Sam")
+    jo = await make_buddy(store, "buddy-jo", "Jo")
+    conv = await make_waiting(store, "texter-anna")
+    async with store.tx() as conn:
+        assert await convs.claim(conn, conv.id, sam.id, T0)
+
+    async def sweep(seconds: float) -> list:  # type: ignore[type-arg]
+        async with store.tx() as conn:
+            return await queue_timers.silence(conn, settings, T0 + timedelta(seconds=seconds))
+
+    assert await sweep(179) == []
+    handed_back = await sweep(180)
+    assert await texts_for(store, handed_back, "texter-anna") == [texts.render("texter.passed")]
+    assert await texts_for(store, handed_back, "buddy-sam") == [
+        texts.render("buddy.unanswered", label=conv.label)
+    ]
+    assert await texts_for(store, handed_back, "buddy-jo") == [
+        texts.render("buddy.someone_waiting", label=conv.label, detail="first contact")
+    ]
+    async with store.tx() as conn:
+        waiting = await convs.get(conn, conv.id)
+        assert waiting is not None and waiting.status == "waiting"
+        assert waiting.queued_at == conv.queued_at  # still at the front
+        assert await convs.claim(conn, conv.id, jo.id, T0 + timedelta(seconds=200))
+        again = await convs.get(conn, conv.id)
+        assert again is not None
+        await convs.add_message(conn, again, "buddy", "Hi, Jo here.", T0 + timedelta(seconds=210))
+    assert await sweep(600) == []  # answered: Jo keeps the chat
 
 
 async def test_rostered_buddies_are_put_on_duty_at_shift_start(store: Store) -> None:
