@@ -124,8 +124,10 @@ async def handle(turn: Turn, buddy: Buddy) -> list[Outbound]:
         await convs.update_conversation(conn, conv.id, handover_note=rest or None)
         return [ops.to_buddy(buddy, conv, texts.render("buddy.note_saved", label=conv.label))]
     if word == "CRISIS":
+        card = texts.render("texter.crisis_card")
+        await convs.add_message(conn, conv, "buddy", card, now)  # it answers them, in the record
         return [
-            ops.to_texter(conv, texts.render("texter.crisis_card")),
+            ops.to_texter(conv, card),
             ops.to_buddy(buddy, conv, texts.render("buddy.crisis_sent", label=conv.label)),
         ]
     if word == "FLAG":

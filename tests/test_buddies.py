@@ -92,6 +92,9 @@ async def test_buddy_tools_pass_note_crisis_flag(world: World) -> None:
 
     assert await sam.say("crisis") == [texts.render("buddy.crisis_sent", label=f"Owl-{code}")]
     assert await anna.expect() == [texts.render("texter.crisis_card")]
+    async with world.service.store.read() as conn:
+        row = (await conn.execute(select(conversations))).one()
+    assert row.first_reply_at is not None  # the card answers them: not handed back unanswered
     assert await sam.say("FLAG talking about using again") == [texts.render("buddy.flagged")]
     [flag] = await world.coord.expect()
     assert flag.startswith(f"Flag from Sam about Owl-{code} (chat ")
