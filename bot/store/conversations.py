@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, union, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.buddy_tables import (
@@ -85,17 +85,31 @@ def _conversation(row: Any) -> Conversation:
 # ----------------------------------------------------------------------- buddies
 
 
+# The lookups every relayed text makes, built once (building costs about as much CPU as
+# running them).
+_BUDDY_OF_CONTACT = select(buddies).where(
+    buddies.c.contact_id == bindparam("contact_id"), buddies.c.active.is_(True)
+)
+_BUDDY_BY_ID = select(buddies).where(buddies.c.id == bindparam("buddy_id"))
+_OPEN_FOR_TEXTER = select(conversations).where(
+    conversations.c.texter_id == bindparam("texter_id"),
+    conversations.c.status.in_(("waiting", "active")),
+)
+_CONVERSATION_BY_ID = select(conversations).where(
+    conversations.c.id == bindparam("conversation_id")
+)
+_ASKED = select(awaiting).where(awaiting.c.contact_id == bindparam("contact_id"))
+_ADD_MESSAGE = insert(conversation_messages)
+_BLOCKED = select(blocked.c.contact_id).where(blocked.c.contact_id == bindparam("contact_id"))
+
+
 async def buddy_for_contact(conn: AsyncConnection, contact_id: int) -> Buddy | None:
-    row = (
-        await conn.execute(
-            select(buddies).where(buddies.c.contact_id == contact_id, buddies.c.active.is_(True))
-        )
-    ).first()
+    row = (await conn.execute(_BUDDY_OF_CONTACT, {"contact_id": contact_id})).first()
     return _buddy(row) if row else None
 
 
 async def buddy_by_id(conn: AsyncConnection, buddy_id: int) -> Buddy | None:
-    row = (await conn.execute(select(buddies).where(buddies.c.id == buddy_id))).first()
+    row = (await conn.execute(_BUDDY_BY_ID, {"buddy_id": buddy_id})).first()
     return _buddy(row) if row else None
 
 
@@ -245,14 +259,7 @@ async def mark_rota_notified(conn: AsyncConnection, rota_id: int, now: datetime)
 
 
 async def open_for_texter(conn: AsyncConnection, texter_id: int) -> Conversation | None:
-    row = (
-        await conn.execute(
-            select(conversations).where(
-                conversations.c.texter_id == texter_id,
-                conversations.c.status.in_(("waiting", "active")),
-            )
-        )
-    ).first()
+    row = (await conn.execute(_OPEN_FOR_TEXTER, {"texter_id": texter_id})).first()
     return _conversation(row) if row else None
 
 
@@ -271,9 +278,7 @@ async def contacts_in_conversation(conn: AsyncConnection) -> set[int]:
 
 
 async def get(conn: AsyncConnection, conversation_id: int) -> Conversation | None:
-    row = (
-        await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
-    ).first()
+    row = (await conn.execute(_CONVERSATION_BY_ID, {"conversation_id": conversation_id})).first()
     return _conversation(row) if row else None
 
 
@@ -422,9 +427,8 @@ async def add_message(
     conn: AsyncConnection, conversation: Conversation, sender: str, text: str, now: datetime
 ) -> None:
     await conn.execute(
-        insert(conversation_messages).values(
-            conversation_id=conversation.id, sender=sender, text=text, at=now
-        )
+        _ADD_MESSAGE,
+        {"conversation_id": conversation.id, "sender": sender, "text": text, "at": now},
     )
     values: dict[str, Any] = {"last_activity_at": now, "silence_checked_at": None}
     if sender == "buddy" and conversation.first_reply_at is None:
@@ -518,7 +522,7 @@ async def ask(
 async def asked(
     conn: AsyncConnection, contact_id: int
 ) -> tuple[str, dict[str, Any], datetime] | None:
-    row = (await conn.execute(select(awaiting).where(awaiting.c.contact_id == contact_id))).first()
+    row = (await conn.execute(_ASKED, {"contact_id": contact_id})).first()
     return (row.question, row.data or {}, row.asked_at) if row else None
 
 
@@ -527,9 +531,7 @@ async def answered(conn: AsyncConnection, contact_id: int) -> None:
 
 
 async def is_blocked(conn: AsyncConnection, contact_id: int) -> bool:
-    row = (
-        await conn.execute(select(blocked.c.contact_id).where(blocked.c.contact_id == contact_id))
-    ).first()
+    row = (await conn.execute(_BLOCKED, {"contact_id": contact_id})).first()
     return row is not None
 
 

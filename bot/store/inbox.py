@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import utcnow
@@ -92,10 +92,15 @@ async def claim_next(conn: AsyncConnection) -> InboxRow | None:
     return InboxRow(m["id"], contact, msg, m["received_at"], m["attempts"])
 
 
+_FINISH = (
+    update(inbox)
+    .where(inbox.c.id == bindparam("inbox_id"))
+    .values(status=bindparam("outcome"), processed_at=bindparam("now"))
+)
+
+
 async def finish(conn: AsyncConnection, inbox_id: int, status: str = "done") -> None:
-    await conn.execute(
-        update(inbox).where(inbox.c.id == inbox_id).values(status=status, processed_at=utcnow())
-    )
+    await conn.execute(_FINISH, {"inbox_id": inbox_id, "outcome": status, "now": utcnow()})
 
 
 async def note_attempt(conn: AsyncConnection, inbox_id: int) -> int:

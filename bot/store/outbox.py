@@ -12,7 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import utcnow
@@ -169,25 +181,26 @@ async def enqueue_each(
         )
 
 
+_ANY_DUE = (
+    select(outbox.c.id)
+    .where(
+        outbox.c.channel == bindparam("channel"),
+        outbox.c.status == "pending",
+        outbox.c.next_attempt_at <= bindparam("now"),
+    )
+    .limit(1)
+)
+
+
 async def any_due(conn: AsyncConnection, channel: str) -> bool:
     """Whether ``claim`` would find anything (cheap, and needs no write transaction)."""
-    found = await conn.execute(
-        select(outbox.c.id)
-        .where(
-            outbox.c.channel == channel,
-            outbox.c.status == "pending",
-            outbox.c.next_attempt_at <= utcnow(),
-        )
-        .limit(1)
-    )
+    found = await conn.execute(_ANY_DUE, {"channel": channel, "now": utcnow()})
     return found.first() is not None
 
 
-async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelta) -> list[OutRow]:
-    """Due rows for ``channel``, best priority first, at most one in flight per contact
-    and in order per contact (a reply may overtake that contact's bulk messages). A row
-    queued for later (``not_before``, never tried yet) holds up nobody meanwhile."""
-    now = utcnow()
+def _claimable() -> Select[Any]:
+    """Due rows of channel ``:channel`` at ``:now``, at most ``:limit`` (see ``claim``)."""
+    now: BindParameter[datetime] = bindparam("now")
     ahead = outbox.alias("ahead")
     waits_behind = exists().where(
         and_(
@@ -200,33 +213,56 @@ async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelt
             ),
         )
     )
-    stmt = (
+    return (
         select(outbox, contacts.c.address, contacts.c.opted_out, contacts.c.unreachable)
         .join(contacts, contacts.c.id == outbox.c.contact_id)
         .where(
-            outbox.c.channel == channel,
+            outbox.c.channel == bindparam("channel"),
             outbox.c.status == "pending",
             outbox.c.next_attempt_at <= now,
             ~waits_behind,
         )
         .order_by(outbox.c.priority, outbox.c.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True, of=outbox)
     )
-    rows = (await conn.execute(stmt)).all()
+
+
+# Built once: each dispatcher runs them for every message it sends.
+_CLAIMABLE = _claimable()
+_LEASE = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        claimed_at=bindparam("now"),
+        next_attempt_at=bindparam("lease_until"),
+        attempts=outbox.c.attempts + 1,
+        updated_at=bindparam("now"),
+    )
+)
+_SENT = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("row_id"))
+    .values(
+        status="sent",
+        provider_id=bindparam("sent_as"),
+        sent_at=bindparam("now"),
+        claimed_at=None,
+        updated_at=bindparam("now"),
+    )
+)
+
+
+async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelta) -> list[OutRow]:
+    """Due rows for ``channel``, best priority first, at most one in flight per contact
+    and in order per contact (a reply may overtake that contact's bulk messages). A row
+    queued for later (``not_before``, never tried yet) holds up nobody meanwhile."""
+    now = utcnow()
+    rows = (await conn.execute(_CLAIMABLE, {"channel": channel, "now": now, "limit": limit})).all()
     if not rows:
         return []
     ids = [r._mapping["id"] for r in rows]
-    await conn.execute(
-        update(outbox)
-        .where(outbox.c.id.in_(ids))
-        .values(
-            claimed_at=now,
-            next_attempt_at=now + lease,
-            attempts=outbox.c.attempts + 1,
-            updated_at=now,
-        )
-    )
+    await conn.execute(_LEASE, {"ids": ids, "now": now, "lease_until": now + lease})
     return [
         OutRow(
             id=m["id"],
@@ -247,14 +283,7 @@ async def claim(conn: AsyncConnection, channel: str, limit: int, lease: timedelt
 
 
 async def mark_sent(conn: AsyncConnection, row_id: int, provider_id: str | None) -> None:
-    now = utcnow()
-    await conn.execute(
-        update(outbox)
-        .where(outbox.c.id == row_id)
-        .values(
-            status="sent", provider_id=provider_id, sent_at=now, claimed_at=None, updated_at=now
-        )
-    )
+    await conn.execute(_SENT, {"row_id": row_id, "sent_as": provider_id, "now": utcnow()})
 
 
 async def retry_later(conn: AsyncConnection, row_id: int, delay: float, error: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +31,15 @@ async def insert_ignore(
 
     Without ``keys`` a clash on any unique constraint is ignored.
     """
-    dialect = conn.dialect.name
+    stmt = _insert_ignoring(conn.dialect.name, table, tuple(keys) if keys else None)
+    result = await conn.execute(stmt, values)
+    return result.scalar_one_or_none()
+
+
+@functools.cache
+def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...] | None) -> Any:
+    """The statement of ``insert_ignore``, built once per table (values come as
+    parameters): every inbound text makes one."""
     stmt: Any
     if dialect == "postgresql":
         stmt = postgresql.insert(table)
@@ -38,9 +47,8 @@ async def insert_ignore(
         stmt = sqlite.insert(table)
     else:  # pragma: no cover - only the two supported back ends
         raise RuntimeError(f"unsupported database {dialect}")
-    stmt = stmt.values(**values).on_conflict_do_nothing(index_elements=list(keys) if keys else None)
-    result = await conn.execute(stmt.returning(table.c.id))
-    return result.scalar_one_or_none()
+    keys_list = list(keys) if keys else None
+    return stmt.on_conflict_do_nothing(index_elements=keys_list).returning(table.c.id)
 
 
 async def insert_many_ignore(
