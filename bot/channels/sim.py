@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from sqlalchemy import insert, select
+from sqlalchemy import Integer, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.clock import utcnow
@@ -20,6 +20,9 @@ from bot.store.tables import sim_deliveries
 
 ADDRESS = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_WAIT_SECONDS = 25.0  # a long poll's longest wait: under common proxy idle timeouts
+
+
+_DELIVER = insert(sim_deliveries).returning(sim_deliveries.c.id)
 
 
 class SimSender:
@@ -57,27 +60,33 @@ class SimSender:
     async def record_sent(
         self, conn: AsyncConnection, row: OutRow, provider_id: str | None
     ) -> None:
-        result = await conn.execute(
-            insert(sim_deliveries)
-            .values(
-                address=row.address, text=row.text, meta=row.meta, outbox_id=row.id, at=utcnow()
-            )
-            .returning(sim_deliveries.c.id)
-        )
+        values = {
+            "address": row.address,
+            "text": row.text,
+            "meta": row.meta,
+            "outbox_id": row.id,
+            "at": utcnow(),
+        }
+        result = await conn.execute(_DELIVER, values)
         await outbox_repo.mark_sent(conn, row.id, f"sim-{result.scalar_one()}")
+
+
+# Built once: every simulated phone polls with it, many times a second in the bench.
+_INBOX_OF_PHONE = (
+    select(sim_deliveries.c.id, sim_deliveries.c.text, sim_deliveries.c.meta, sim_deliveries.c.at)
+    .where(
+        sim_deliveries.c.address == bindparam("address"),
+        sim_deliveries.c.id > bindparam("after"),
+    )
+    .order_by(sim_deliveries.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 async def messages_for(
     conn: AsyncConnection, address: str, after: int, limit: int = 200
 ) -> list[dict[str, object]]:
-    rows = await conn.execute(
-        select(
-            sim_deliveries.c.id, sim_deliveries.c.text, sim_deliveries.c.meta, sim_deliveries.c.at
-        )
-        .where(sim_deliveries.c.address == address, sim_deliveries.c.id > after)
-        .order_by(sim_deliveries.c.id)
-        .limit(limit)
-    )
+    rows = await conn.execute(_INBOX_OF_PHONE, {"address": address, "after": after, "limit": limit})
     return [
         {
             "id": r.id,

@@ -99,6 +99,11 @@ _CONVERSATION_BY_ID = select(conversations).where(
     conversations.c.id == bindparam("conversation_id")
 )
 _ASKED = select(awaiting).where(awaiting.c.contact_id == bindparam("contact_id"))
+_ACTIVE_FOR_BUDDY = (
+    select(conversations)
+    .where(conversations.c.buddy_id == bindparam("buddy_id"), conversations.c.status == "active")
+    .order_by(conversations.c.last_activity_at.desc(), conversations.c.id.desc())
+)
 _ADD_MESSAGE = insert(conversation_messages)
 _BLOCKED = select(blocked.c.contact_id).where(blocked.c.contact_id == bindparam("contact_id"))
 
@@ -415,11 +420,7 @@ async def claim(conn: AsyncConnection, conversation_id: int, buddy_id: int, now:
 
 async def active_for_buddy(conn: AsyncConnection, buddy_id: int) -> list[Conversation]:
     """The buddy's open conversations, most recently active first."""
-    rows = await conn.execute(
-        select(conversations)
-        .where(conversations.c.buddy_id == buddy_id, conversations.c.status == "active")
-        .order_by(conversations.c.last_activity_at.desc(), conversations.c.id.desc())
-    )
+    rows = await conn.execute(_ACTIVE_FOR_BUDDY, {"buddy_id": buddy_id})
     return [_conversation(r) for r in rows]
 
 
