@@ -91,6 +91,7 @@ _BUDDY_OF_CONTACT = select(buddies).where(
     buddies.c.contact_id == bindparam("contact_id"), buddies.c.active.is_(True)
 )
 _BUDDY_BY_ID = select(buddies).where(buddies.c.id == bindparam("buddy_id"))
+_UPDATE_BUDDY = update(buddies).where(buddies.c.id == bindparam("buddy_id"))
 _OPEN_FOR_TEXTER = select(conversations).where(
     conversations.c.texter_id == bindparam("texter_id"),
     conversations.c.status.in_(("waiting", "active")),
@@ -105,6 +106,9 @@ _ACTIVE_FOR_BUDDY = (
     .order_by(conversations.c.last_activity_at.desc(), conversations.c.id.desc())
 )
 _ADD_MESSAGE = insert(conversation_messages)
+_UPDATE_CONVERSATION = update(conversations).where(
+    conversations.c.id == bindparam("conversation_id")
+)
 _BLOCKED = select(blocked.c.contact_id).where(blocked.c.contact_id == bindparam("contact_id"))
 
 
@@ -160,7 +164,8 @@ async def enrol(
 
 
 async def set_buddy(conn: AsyncConnection, buddy_id: int, **values: Any) -> None:
-    await conn.execute(update(buddies).where(buddies.c.id == buddy_id).values(**values))
+    """Set plain ``values`` (the columns set come from their names)."""
+    await conn.execute(_UPDATE_BUDDY, {"buddy_id": buddy_id, **values})
 
 
 async def open_load(conn: AsyncConnection, buddy_id: int) -> int:
@@ -356,9 +361,8 @@ async def create(
 
 
 async def update_conversation(conn: AsyncConnection, conversation_id: int, **values: Any) -> None:
-    await conn.execute(
-        update(conversations).where(conversations.c.id == conversation_id).values(**values)
-    )
+    """Set plain ``values`` (the columns set come from their names)."""
+    await conn.execute(_UPDATE_CONVERSATION, {"conversation_id": conversation_id, **values})
 
 
 def _waiting_order() -> list[Any]:
