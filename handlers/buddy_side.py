@@ -119,7 +119,7 @@ async def handle(turn: Turn, buddy: Buddy) -> list[Outbound]:
             return [Outbound(texts.render("buddy.needs_safe", label=conv.label), to=me)]
         return await ops.close(conn, conv, now, "buddy")
     if word == "PASS":
-        return await ops.pass_back(conn, buddy, conv, rest, now)
+        return await ops.pass_back(conn, turn.settings, buddy, conv, rest, now)
     if word == "NOTE":
         await convs.update_conversation(conn, conv.id, handover_note=rest or None)
         return [ops.to_buddy(buddy, conv, texts.render("buddy.note_saved", label=conv.label))]

@@ -343,6 +343,7 @@ async def close(
 
 async def pass_back(
     conn: AsyncConnection,
+    settings: Settings,
     buddy: Buddy,
     conv: Conversation,
     note: str,
@@ -350,8 +351,8 @@ async def pass_back(
     *,
     told: str = "buddy.passed",
 ) -> list[Outbound]:
-    """Return the texter to the front of the queue (keeping when they first arrived);
-    ``told`` is what the buddy hears about it."""
+    """Return the texter to the front of the queue (keeping when they first arrived), or
+    straight to a buddy who is ready for someone; ``told`` is what the buddy hears."""
     await convs.update_conversation(
         conn,
         conv.id,
@@ -363,9 +364,11 @@ async def pass_back(
         escalation=0,
     )
     fresh = await _reload(conn, conv.id)
-    out = [
-        to_texter(fresh, texts.render("texter.passed")),
-        to_buddy(buddy, conv, texts.render(told, label=conv.label)),
-    ]
+    out = [to_buddy(buddy, conv, texts.render(told, label=conv.label))]
+    ready = await _ready_buddy(conn, settings, conv.queue, now)
+    if ready and ready.id != buddy.id and await convs.claim(conn, conv.id, ready.id, now):
+        claimed = await _reload(conn, conv.id)
+        return out + await on_claimed(conn, ready, claimed, greeting="texter.passed_at_once")
+    out.append(to_texter(fresh, texts.render("texter.passed")))
     others = [a for a in await alert_buddies(conn, fresh) if a.to != buddy.contact_id]
     return out + others

@@ -81,7 +81,9 @@ async def silence(conn: AsyncConnection, settings: Settings, now: datetime) -> l
         if conv.status != "active":
             continue
         if unanswered := await _unanswered_buddy(conn, cfg.unanswered_seconds, conv, now):
-            out += await ops.pass_back(conn, unanswered, conv, "", now, told="buddy.unanswered")
+            out += await ops.pass_back(
+                conn, settings, unanswered, conv, "", now, told="buddy.unanswered"
+            )
         elif conv.silence_checked_at is None:
             if (now - conv.last_activity_at).total_seconds() >= cfg.silence_checkin_seconds:
                 await convs.update_conversation(conn, conv.id, silence_checked_at=now)
@@ -104,10 +106,14 @@ async def _unanswered_buddy(
     """The buddy who took ``conv`` and has sent nothing for ``limit_seconds``: a texter
     put straight through to a buddy who has stepped away must not wait for the silence
     check."""
-    if conv.first_reply_at or not conv.claimed_at or not conv.buddy_id:
+    if not conv.claimed_at or not conv.buddy_id:
         return None
+    if conv.first_reply_at and conv.first_reply_at >= conv.claimed_at:
+        return None  # answered (the usual case, with no query)
     if (now - conv.claimed_at).total_seconds() < limit_seconds:
         return None
+    if conv.first_reply_at and await convs.buddy_spoke_since(conn, conv.id, conv.claimed_at):
+        return None  # passed on earlier, and the new buddy has answered
     return await convs.buddy_by_id(conn, conv.buddy_id)
 
 

@@ -323,6 +323,22 @@ async def test_a_buddy_who_asked_for_the_next_texter_gets_them_straight_away(
     assert (await anna.expect())[0] == "Jo (peer buddy): hi, I'm Jo"
 
 
+async def test_a_passed_texter_goes_straight_to_a_ready_buddy(world: World) -> None:
+    anna, sam, label = await world.chat_with("texter-anna", "feeling shaky tonight")
+    jo = await world.enrol("buddy-jo", "Jo")
+    await jo.say("on")
+    assert await jo.say("next") == [texts.render("buddy.ready", minutes=15)]
+    assert await sam.say("pass she likes to talk about her dog") == [
+        texts.render("buddy.passed", label=label)
+    ]
+    assert await anna.expect() == [texts.render("texter.passed_at_once", handle="Jo")]
+    intro, backlog = await jo.expect(2)
+    assert intro.startswith(f"You're with {label}") and "likes to talk about her dog" in intro
+    assert backlog.endswith("feeling shaky tonight")
+    assert await jo.say("Hi, it's Jo", expect=0) == []
+    assert await anna.expect() == ["Jo (peer buddy): Hi, it's Jo"]
+
+
 async def test_being_ready_ends_after_a_while_and_when_going_off_duty(world: World) -> None:
     sam, jo = await world.enrol("buddy-sam", "Sam"), await world.enrol("buddy-jo", "Jo")
     for buddy in (sam, jo):

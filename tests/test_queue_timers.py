@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
 from bot.queues import QueueConfig
@@ -109,6 +110,12 @@ async def test_take_button_lost_race_is_told_and_offered_the_next(store: Store) 
     assert taken is not None and taken.buddy_id == jo.id
 
 
+async def current(conn: AsyncConnection, conv_id: int) -> convs.Conversation:
+    conv = await convs.get(conn, conv_id)
+    assert conv is not None
+    return conv
+
+
 def settings_with_coordinator() -> Settings:
     return Settings(roles={"coordinators": [f"sim:{COORD}"], "on_call": [f"sim:{COORD}"]})
 
@@ -164,9 +171,7 @@ async def test_silence_checks_in_then_closes(store: Store) -> None:
     conv = await make_waiting(store, "texter-anna")
     async with store.tx() as conn:
         assert await convs.claim(conn, conv.id, sam.id, T0)
-        claimed = await convs.get(conn, conv.id)
-        assert claimed is not None
-        await convs.add_message(conn, claimed, "buddy", "Hi, I'm here.", T0)
+        await convs.add_message(conn, await current(conn, conv.id), "buddy", "Hi, I'm here.", T0)
 
     async def sweep(minutes: float) -> list:  # type: ignore[type-arg]
         async with store.tx() as conn:
@@ -183,19 +188,28 @@ async def test_silence_checks_in_then_closes(store: Store) -> None:
     assert closed is not None and closed.status == "closed"
 
 
-async def test_a_texter_whose_buddy_never_answers_goes_back_to_the_queue(
-    store: Store,
-) -> None:
-    settings = Settings()
+async def sam_jo_and_anna(store: Store) -> tuple[convs.Buddy, convs.Buddy, convs.Conversation]:
+    """Two buddies on duty, and Anna taken by Sam at T0."""
     sam = await make_buddy(store, "buddy-sam", "Sam")
     jo = await make_buddy(store, "buddy-jo", "Jo")
     conv = await make_waiting(store, "texter-anna")
     async with store.tx() as conn:
         assert await convs.claim(conn, conv.id, sam.id, T0)
+    return sam, jo, conv
+
+
+async def silence_at(store: Store, when: datetime) -> list:  # type: ignore[type-arg]
+    async with store.tx() as conn:
+        return await queue_timers.silence(conn, Settings(), when)
+
+
+async def test_a_texter_whose_buddy_never_answers_goes_back_to_the_queue(
+    store: Store,
+) -> None:
+    _, jo, conv = await sam_jo_and_anna(store)
 
     async def sweep(seconds: float) -> list:  # type: ignore[type-arg]
-        async with store.tx() as conn:
-            return await queue_timers.silence(conn, settings, T0 + timedelta(seconds=seconds))
+        return await silence_at(store, T0 + timedelta(seconds=seconds))
 
     assert await sweep(179) == []
     handed_back = await sweep(180)
@@ -211,10 +225,34 @@ async def test_a_texter_whose_buddy_never_answers_goes_back_to_the_queue(
         assert waiting is not None and waiting.status == "waiting"
         assert waiting.queued_at == conv.queued_at  # still at the front
         assert await convs.claim(conn, conv.id, jo.id, T0 + timedelta(seconds=200))
-        again = await convs.get(conn, conv.id)
-        assert again is not None
-        await convs.add_message(conn, again, "buddy", "Hi, Jo here.", T0 + timedelta(seconds=210))
+        at = T0 + timedelta(seconds=210)
+        await convs.add_message(conn, await current(conn, conv.id), "buddy", "Hi, Jo here.", at)
     assert await sweep(600) == []  # answered: Jo keeps the chat
+
+
+async def test_a_passed_texter_is_handed_back_again_if_the_next_buddy_never_answers(
+    store: Store,
+) -> None:
+    sam, jo, conv = await sam_jo_and_anna(store)
+    later = T0 + timedelta(minutes=5)
+    async with store.tx() as conn:
+        await convs.add_message(conn, await current(conn, conv.id), "buddy", "Hi", T0)
+        await ops.pass_back(conn, Settings(), sam, await current(conn, conv.id), "", T0)
+        assert await convs.claim(conn, conv.id, jo.id, later)
+
+    async def sweep(after: timedelta) -> list:  # type: ignore[type-arg]
+        return await silence_at(store, later + after)
+
+    assert await sweep(timedelta(seconds=179)) == []
+    assert await texts_for(store, await sweep(timedelta(seconds=180)), "buddy-jo") == [
+        texts.render("buddy.unanswered", label=conv.label)
+    ]
+    async with store.tx() as conn:
+        assert await convs.claim(conn, conv.id, sam.id, later + timedelta(minutes=4))
+        await convs.add_message(
+            conn, await current(conn, conv.id), "buddy", "Back", later + timedelta(minutes=5)
+        )
+    assert await sweep(timedelta(minutes=20)) == []  # Sam answered this time
 
 
 async def test_rostered_buddies_are_put_on_duty_at_shift_start(store: Store) -> None:

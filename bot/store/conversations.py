@@ -441,6 +441,20 @@ async def add_message(
     await update_conversation(conn, conversation.id, **values)
 
 
+async def buddy_spoke_since(conn: AsyncConnection, conversation_id: int, since: datetime) -> bool:
+    """Whether a buddy has written in the conversation since ``since``."""
+    found = await conn.execute(
+        select(conversation_messages.c.id)
+        .where(
+            conversation_messages.c.conversation_id == conversation_id,
+            conversation_messages.c.sender == "buddy",
+            conversation_messages.c.at >= since,
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
 async def messages_of(conn: AsyncConnection, conversation_id: int) -> list[tuple[str, str | None]]:
     rows = await conn.execute(
         select(conversation_messages.c.sender, conversation_messages.c.text)
