@@ -7,9 +7,8 @@ row twice is harmless and the same key becomes the outbox row's ``dedupe_key``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,8 +17,9 @@ from bot.store.scheduler_tables import scheduled
 from bot.store.sql import among, insert_many_ignore
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):
+    """One claimed row (a tuple: a sweep makes 100,000 of them in a few seconds)."""
+
     id: int
     kind: str
     key: str
@@ -31,7 +31,7 @@ class Due:
 
 
 # What a sweep reads of a row, in the order of Due's fields.
-DUE_COLUMNS = tuple(scheduled.c[f.name] for f in fields(Due))
+DUE_COLUMNS = tuple(scheduled.c[name] for name in Due._fields)
 
 
 def new_row(
