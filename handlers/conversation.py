@@ -134,7 +134,7 @@ async def start(
     ready = await _ready_buddy(conn, settings, queue, now)
     if ready and await convs.claim(conn, conv.id, ready.id, now):
         # A buddy was waiting for someone: no queue, no alerts.
-        claimed = await _reload(conn, conv.id)
+        claimed = await reload(conn, conv.id)
         if not conv.urgent:
             return await on_claimed(conn, ready, claimed, greeting="texter.claimed_at_once")
         return [
@@ -243,12 +243,12 @@ async def take_next(
             and target.status == "waiting"
             and await convs.claim(conn, target.id, buddy.id, now)
         ):
-            return await on_claimed(conn, buddy, await _reload(conn, target.id))
+            return await on_claimed(conn, buddy, await reload(conn, target.id))
         lost = [Outbound(texts.render("buddy.taken"), to=buddy.contact_id)]
     # Only the first few: a claim fails only when another buddy took that texter.
     for candidate in await convs.waiting(conn, buddy.queues, limit=CLAIM_CANDIDATES):
         if await convs.claim(conn, candidate.id, buddy.id, now):
-            return lost + await on_claimed(conn, buddy, await _reload(conn, candidate.id))
+            return lost + await on_claimed(conn, buddy, await reload(conn, candidate.id))
     if buddy.on_duty and ready_minutes:
         await convs.set_buddy(conn, buddy.id, ready_since=now)
         ready = texts.render("buddy.ready", minutes=ready_minutes)
@@ -256,7 +256,8 @@ async def take_next(
     return [*lost, Outbound(texts.render("buddy.nobody_waiting"), to=buddy.contact_id)]
 
 
-async def _reload(conn: AsyncConnection, conversation_id: int) -> Conversation:
+async def reload(conn: AsyncConnection, conversation_id: int) -> Conversation:
+    """The conversation as it is now (it must exist)."""
     conv = await convs.get(conn, conversation_id)
     assert conv is not None
     return conv
@@ -363,12 +364,12 @@ async def pass_back(
         queued_at=conv.created_at,
         escalation=0,
     )
-    fresh = await _reload(conn, conv.id)
     out = [to_buddy(buddy, conv, texts.render(told, label=conv.label))]
     ready = await _ready_buddy(conn, settings, conv.queue, now)
     if ready and ready.id != buddy.id and await convs.claim(conn, conv.id, ready.id, now):
-        claimed = await _reload(conn, conv.id)
+        claimed = await reload(conn, conv.id)
         return out + await on_claimed(conn, ready, claimed, greeting="texter.passed_at_once")
+    fresh = await reload(conn, conv.id)
     out.append(to_texter(fresh, texts.render("texter.passed")))
     others = [a for a in await alert_buddies(conn, fresh) if a.to != buddy.contact_id]
     return out + others

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.config import Settings
 from bot.queues import QueueConfig
@@ -110,12 +109,6 @@ async def test_take_button_lost_race_is_told_and_offered_the_next(store: Store) 
     assert taken is not None and taken.buddy_id == jo.id
 
 
-async def current(conn: AsyncConnection, conv_id: int) -> convs.Conversation:
-    conv = await convs.get(conn, conv_id)
-    assert conv is not None
-    return conv
-
-
 def settings_with_coordinator() -> Settings:
     return Settings(roles={"coordinators": [f"sim:{COORD}"], "on_call": [f"sim:{COORD}"]})
 
@@ -171,7 +164,7 @@ async def test_silence_checks_in_then_closes(store: Store) -> None:
     conv = await make_waiting(store, "texter-anna")
     async with store.tx() as conn:
         assert await convs.claim(conn, conv.id, sam.id, T0)
-        await convs.add_message(conn, await current(conn, conv.id), "buddy", "Hi, I'm here.", T0)
+        await convs.add_message(conn, await ops.reload(conn, conv.id), "buddy", "Hi, I'm here.", T0)
 
     async def sweep(minutes: float) -> list:  # type: ignore[type-arg]
         async with store.tx() as conn:
@@ -226,7 +219,7 @@ async def test_a_texter_whose_buddy_never_answers_goes_back_to_the_queue(
         assert waiting.queued_at == conv.queued_at  # still at the front
         assert await convs.claim(conn, conv.id, jo.id, T0 + timedelta(seconds=200))
         at = T0 + timedelta(seconds=210)
-        await convs.add_message(conn, await current(conn, conv.id), "buddy", "Hi, Jo here.", at)
+        await convs.add_message(conn, await ops.reload(conn, conv.id), "buddy", "Hi, Jo here.", at)
     assert await sweep(600) == []  # answered: Jo keeps the chat
 
 
@@ -236,8 +229,8 @@ async def test_a_passed_texter_is_handed_back_again_if_the_next_buddy_never_answ
     sam, jo, conv = await sam_jo_and_anna(store)
     later = T0 + timedelta(minutes=5)
     async with store.tx() as conn:
-        await convs.add_message(conn, await current(conn, conv.id), "buddy", "Hi", T0)
-        await ops.pass_back(conn, Settings(), sam, await current(conn, conv.id), "", T0)
+        await convs.add_message(conn, await ops.reload(conn, conv.id), "buddy", "Hi", T0)
+        await ops.pass_back(conn, Settings(), sam, await ops.reload(conn, conv.id), "", T0)
         assert await convs.claim(conn, conv.id, jo.id, later)
 
     async def sweep(after: timedelta) -> list:  # type: ignore[type-arg]
@@ -250,7 +243,7 @@ async def test_a_passed_texter_is_handed_back_again_if_the_next_buddy_never_answ
     async with store.tx() as conn:
         assert await convs.claim(conn, conv.id, sam.id, later + timedelta(minutes=4))
         await convs.add_message(
-            conn, await current(conn, conv.id), "buddy", "Back", later + timedelta(minutes=5)
+            conn, await ops.reload(conn, conv.id), "buddy", "Back", later + timedelta(minutes=5)
         )
     assert await sweep(timedelta(minutes=20)) == []  # Sam answered this time
 
