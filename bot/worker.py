@@ -87,17 +87,20 @@ class InboxWorker:
         self.content = content
         self.wakeup = asyncio.Event()
         self.acknowledging = Acknowledging()
+        # Whether the last batch stopped short of the end of the inbox: then the next
+        # begins at once; else it waits to hear of a new message (no empty transaction).
+        self.more_waiting = False
 
     async def run(self) -> None:
         while True:
             self.wakeup.clear()
             await self.acknowledging.give_way()
             try:
-                handled = await self.process_batch()
+                await self.process_batch()
             except Exception:  # the database itself failed: wait, then carry on
                 log.exception("inbox worker error")
-                handled = 0
-            if not handled:
+                self.more_waiting = False
+            if not self.more_waiting:  # one stored meanwhile has set wakeup: no wait
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self.wakeup.wait(), timeout=1.0)
 
@@ -105,10 +108,12 @@ class InboxWorker:
         """Handle the messages waiting (up to a batch); how many were taken."""
         channels: set[str] = set()
         taken = 0
+        self.more_waiting = True
         async with self.store.tx() as conn:
             while taken < BATCH_LIMIT and not (taken and self.store.urgent_writer_waiting()):
                 row = await inbox_repo.claim_next(conn)
                 if row is None:
+                    self.more_waiting = False
                     break
                 taken += 1
                 try:

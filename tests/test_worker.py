@@ -16,7 +16,7 @@ from bot.metrics import Metrics
 from bot.store import inbox as inbox_repo
 from bot.store.engine import Store
 from bot.store.tables import contacts, inbox, outbox, sim_deliveries
-from bot.worker import MAX_ATTEMPTS, Acknowledging, InboxWorker
+from bot.worker import BATCH_LIMIT, MAX_ATTEMPTS, Acknowledging, InboxWorker
 from content import texts
 from content.loader import ContentStore
 from handlers.turn import Turn
@@ -151,3 +151,24 @@ async def test_the_worker_gives_way_to_a_burst_of_acknowledgements_but_not_for_e
     await asyncio.wait_for(acks.give_way(), timeout=5)  # held back only briefly
     endless.set()
     await asyncio.gather(*stuck)
+
+
+async def test_a_batch_that_empties_the_inbox_says_so_and_one_cut_short_does_not(
+    store: Store, tmp_path: Path
+) -> None:
+    """After emptying the inbox the worker waits to hear of a new message instead of
+    opening another (empty) write transaction; after a full batch it goes straight on."""
+    worker = InboxWorker(
+        store,
+        make_settings(tmp_path),
+        echo_unless_broken,
+        {"sim": lambda text: [text]},
+        Outlet({}),
+        ContentStore(),
+    )
+    await record_inbound(store, [(f"p{i}", "hi") for i in range(BATCH_LIMIT + 1)])
+
+    assert await worker.process_batch() == BATCH_LIMIT
+    assert worker.more_waiting
+    assert await worker.process_batch() == 1
+    assert not worker.more_waiting
