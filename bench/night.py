@@ -739,7 +739,7 @@ REPORT_TABLES = {
         "close_reason",
     ],
     "inbox": ["id", "contact_id", "text", "status", "received_at"],
-    "outbox": ["id", "contact_id", "inbox_id", "status", "sent_at"],
+    "outbox": ["id", "contact_id", "inbox_id", "status", "created_at", "sent_at"],
     "sim_deliveries": ["id", "text", "at"],
 }
 
