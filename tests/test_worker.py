@@ -35,17 +35,26 @@ async def echo_unless_broken(turn: Turn) -> list[Outbound]:
     return [Outbound(f"got: {turn.message.text}")]
 
 
-async def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
-    store: Store, tmp_path: Path
-) -> None:
+def echo_worker(store: Store, tmp_path: Path, outlet: Outlet | None = None) -> InboxWorker:
+    """A worker that echoes; with no dispatchers every reply stays in the outbox. Its
+    batches end by count, not time (as on SQLite), so a slow machine takes the same
+    batches on either database."""
     worker = InboxWorker(
         store,
         make_settings(tmp_path),
         echo_unless_broken,
         {"sim": lambda text: [text]},
-        Outlet({}),  # no dispatchers: every reply stays in the outbox
+        outlet or Outlet({}),
         ContentStore(),
     )
+    worker.batch_seconds = None
+    return worker
+
+
+async def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
+    store: Store, tmp_path: Path
+) -> None:
+    worker = echo_worker(store, tmp_path)
     await record_inbound(store, [("a", "one"), ("b", BROKEN), ("c", "three")])
 
     taken = await worker.process_batch()
@@ -85,14 +94,7 @@ async def test_replies_are_handed_to_their_dispatcher_as_many_as_it_has_room_for
 ) -> None:
     settings = make_settings(tmp_path, dispatch={"concurrency": 1, "poll_seconds": 3600})
     dispatcher = Dispatcher(store, SimSender(), settings.dispatch, Metrics())
-    worker = InboxWorker(
-        store,
-        settings,
-        echo_unless_broken,
-        {"sim": lambda text: [text]},
-        Outlet({"sim": dispatcher}),
-        ContentStore(),
-    )
+    worker = echo_worker(store, tmp_path, Outlet({"sim": dispatcher}))
     await record_inbound(store, [("a", "one"), ("b", "two")])
 
     assert await worker.process_batch() == 2
@@ -158,17 +160,22 @@ async def test_a_batch_that_empties_the_inbox_says_so_and_one_cut_short_does_not
 ) -> None:
     """After emptying the inbox the worker waits to hear of a new message instead of
     opening another (empty) write transaction; after a full batch it goes straight on."""
-    worker = InboxWorker(
-        store,
-        make_settings(tmp_path),
-        echo_unless_broken,
-        {"sim": lambda text: [text]},
-        Outlet({}),
-        ContentStore(),
-    )
+    worker = echo_worker(store, tmp_path)
     await record_inbound(store, [(f"p{i}", "hi") for i in range(BATCH_LIMIT + 1)])
 
     assert await worker.process_batch() == BATCH_LIMIT
     assert worker.more_waiting
     assert await worker.process_batch() == 1
     assert not worker.more_waiting
+
+
+async def test_a_batch_stops_taking_messages_once_its_time_is_up(
+    store: Store, tmp_path: Path
+) -> None:
+    """Replies leave when their batch commits: a long batch would hold the first one."""
+    worker = echo_worker(store, tmp_path)
+    worker.batch_seconds = 0.0
+    await record_inbound(store, [("a", "one"), ("b", "two")])
+
+    assert await worker.process_batch() == 1
+    assert worker.more_waiting
