@@ -32,8 +32,9 @@ from bot.outgoing import Splitters
 from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
+from bot.store.outbox import Split
 from bot.store.scheduler_tables import schedule_prefs, scheduled
-from bot.store.sql import among
+from bot.store.sql import among, pairs
 from bot.store.tables import contacts
 from scheduler import queue
 from scheduler.localtime import zone_of
@@ -195,9 +196,9 @@ async def enqueue(
 ) -> set[str]:
     """Queue the messages of a batch's rows; the channels that got some. A row's first
     message, when keyed by the row and going to ``SHARED`` or more people (a day's
-    prompt), is written with one INSERT … SELECT over those rows, as per-row parameters
-    would cost more than the rows themselves; everything else after, in order (so a
-    row's messages keep theirs)."""
+    prompt), is written set-based: one INSERT … SELECT for all such messages of the
+    batch, as per-row parameters would cost more than the rows themselves; everything
+    else after, in order (so a row's messages keep theirs)."""
     groups: dict[tuple[Any, ...], list[list[tuple[Due, Contact, Outbound]]]] = defaultdict(list)
     group_of: list[list[tuple[Due, Contact, Outbound]] | None] = []
     for row, contact, outs in sends:
@@ -217,17 +218,20 @@ async def enqueue(
     for (_, contact, outs), same in zip(sends, group_of, strict=True):
         shared = same is not None and len(same) >= SHARED
         single.extend((contact, out) for out in (outs[1:] if shared else outs))
-    channels: set[str] = set()
+    messages: list[tuple[str, Split, Outbound]] = []
+    members: list[tuple[int, int]] = []  # (message index, row id)
     for (channel, *_), alike in groups.items():
         for same in alike:
-            if len(same) < SHARED:
-                continue
-            ids = [row.id for row, _, _ in same]
-            keyed = select(scheduled.c.contact_id, scheduled.c.key).where(
-                among(conn, scheduled.c.id, ids)
-            )
-            await outbox_repo.enqueue_each(conn, splitters[channel], channel, same[0][2], keyed)
-            channels.add(channel)
+            if len(same) >= SHARED:
+                members += [(len(messages), row.id) for row, _, _ in same]
+                messages.append((channel, splitters[channel], same[0][2]))
+    if messages:
+        to = pairs(conn, members, ("message", "id"))
+        recipients = select(to.c.message, scheduled.c.contact_id, scheduled.c.key).join_from(
+            to, scheduled, scheduled.c.id == to.c.id
+        )
+        await outbox_repo.enqueue_each(conn, messages, recipients)
+    channels = {channel for channel, _, _ in messages}
     return channels | await outbox_repo.enqueue_many(conn, splitters, single)
 
 

@@ -232,9 +232,10 @@ def no_address_leaks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     real_enqueue_each = outbox_repo.enqueue_each
 
-    async def enqueue_each(conn: Any, split: Any, channel: Any, out: Any, to: Any) -> Any:
-        queued.append((None, out.text))  # one text to many people: nobody's address at all
-        return await real_enqueue_each(conn, split, channel, out, to)
+    async def enqueue_each(conn: Any, messages: Any, to: Any) -> Any:
+        # Texts to many people at once: nobody's address at all.
+        queued.extend((None, out.text) for _, _, out in messages)
+        return await real_enqueue_each(conn, messages, to)
 
     monkeypatch.setattr(contacts_repo, "get_or_create", get_or_create)
     monkeypatch.setattr(outbox_repo, "enqueue", enqueue)

@@ -181,16 +181,19 @@ async def test_after_a_week_down_todays_prompt_still_goes_within_its_grace(store
 async def test_a_message_to_many_is_written_like_one_by_one(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The same prompt to people on every channel, on 2 June row by row (executemany)
-    and on 3 June set-based: the same outbox rows. Telegram's comes in two parts here."""
-    people = [who for ch in ("sim", "sms", "telegram") for who in await subscribers(store, 8, ch)]
-    async with store.tx() as conn:  # a check-in, whose meta has buttons, on both days
+    """Two prompts to people on every channel, on 2 June row by row (executemany) and on
+    3 June set-based, both in one statement: the same outbox rows. Telegram's come in
+    two parts here."""
+    people = [who for ch in ("sim", "sms", "telegram") for who in await subscribers(store, 16, ch)]
+    check_in = {who.id for who in people[::2]}  # a check-in, whose meta has buttons
+    async with store.tx() as conn:
         for day in ("2026-06-02", "2026-06-03"):
-            await conn.execute(
-                update(scheduled)
-                .where(scheduled.c.key.endswith(day))
-                .values(payload={"date": day, "prompt": "chk01"})
-            )
+            for prompt, ids in (("chk01", check_in), ("con01", {p.id for p in people} - check_in)):
+                await conn.execute(
+                    update(scheduled)
+                    .where(scheduled.c.key.endswith(day), scheduled.c.contact_id.in_(ids))
+                    .values(payload={"date": day, "prompt": prompt})
+                )
     halves = {**SPLIT, "telegram": lambda text: [text[:20], text[20:]]}
     monkeypatch.setattr(due, "SHARED", 10**9)
     await sweep_due(store, SETTINGS, halves, utc(2026, 6, 2, 8))
@@ -206,15 +209,17 @@ async def test_a_message_to_many_is_written_like_one_by_one(
     days = [await sent(store, outbox.c.dedupe_key.contains(day)) for day in ("06-02", "06-03")]
     assert {shape(o) for o in days[0]} == {shape(o) for o in days[1]}
     for out, day in zip(days, ("2026-06-02", "2026-06-03"), strict=True):
-        assert len(out) == len(people) + 8  # Telegram's second parts
+        assert len(out) == len(people) + 16  # Telegram's second parts
         for who in people:
             key = f"prompt:{who.id}:{day}"
-            first = [o for o in out if o.dedupe_key == key]
-            assert [o.contact_id for o in first] == [who.id]
-            assert first[0].meta == {
-                "tag": "prompt",
-                "buttons": [[[str(n), str(n)] for n in range(6)]],
-            }
+            mine = [o for o in out if o.dedupe_key.startswith(key)]  # in id order
+            prompt = by_id()["chk01" if who.id in check_in else "con01"]
+            parts = halves[who.channel](texts.render("prompts.daily", prompt=prompt.text))
+            assert [o.text for o in mine] == parts
+            assert [o.dedupe_key for o in mine] == [key, f"{key}#1"][: len(parts)]
+            assert {o.contact_id for o in mine} == {who.id}
+            buttons = {"buttons": [[[str(n), str(n)] for n in range(6)]]}
+            assert mine[0].meta == {"tag": "prompt"} | (buttons if who.id in check_in else {})
 
 
 class TwoParts(Job):

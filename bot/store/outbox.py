@@ -7,7 +7,7 @@ leases at once when a single-writer service restarts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -152,33 +153,48 @@ async def enqueue_many(
 
 async def enqueue_each(
     conn: AsyncConnection,
-    split: Split,
-    channel: str,
-    out: Outbound,
-    recipients: Select[int, str],
+    messages: Sequence[tuple[str, Split, Outbound]],
+    recipients: Select[tuple[int, int, str]],
 ) -> None:
-    """Queue ``out`` on ``channel`` for each (contact id, dedupe key) ``recipients``
-    selects, with one INSERT … SELECT per part: for the same message to many people at
-    once (a day's prompt), where per-row parameters cost more than the rows. The caller
-    has checked ``may_send`` for each; a repeated key writes nothing."""
-    keyed = recipients.subquery()
-    contact_id, key = keyed.c
+    """Queue ``messages`` (each with its channel and splitter) for the (message index,
+    contact id, dedupe key) rows ``recipients`` selects, with one INSERT … SELECT in
+    all: for the same few messages to many people at once (a day's prompts), where
+    per-row parameters cost more than the rows, and a statement per message adds up on
+    PostgreSQL. The caller has checked ``may_send`` for each; a repeated key writes
+    nothing. A person's parts are written in order."""
     now = utcnow()
-    for i, part in enumerate(split(out.text)):
-        values = _part(out, i, part, count_segments(part), now) | {"channel": channel}
-        await insert_select_ignore(
-            conn,
-            outbox,
-            select(
-                contact_id.label("contact_id"),
-                (key if i == 0 else key + f"#{i}").label("dedupe_key"),
-                *(
-                    literal(value, outbox.c[name].type).label(name)
-                    for name, value in values.items()
-                ),
+    parts = [
+        select(
+            literal(index, Integer).label("message"),
+            literal(i, Integer).label("part"),
+            literal("" if i == 0 else f"#{i}").label("suffix"),
+            *(
+                literal(value, outbox.c[name].type).label(name)
+                for name, value in (
+                    _part(out, i, part, count_segments(part), now) | {"channel": channel}
+                ).items()
             ),
-            "dedupe_key",
         )
+        for index, (channel, split, out) in enumerate(messages)
+        for i, part in enumerate(split(out.text))
+    ]
+    # SQLite allows 500 SELECTs in a compound: a sweep's batch makes a few dozen.
+    table = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("parts")
+    to = recipients.subquery("recipients")
+    message, contact_id, key = to.c
+    columns = [c for c in table.c if c.name not in ("message", "part", "suffix")]
+    await insert_select_ignore(
+        conn,
+        outbox,
+        select(
+            contact_id.label("contact_id"),
+            (key + table.c.suffix).label("dedupe_key"),
+            *columns,
+        )
+        .join_from(to, table, table.c.message == message)
+        .order_by(contact_id, table.c.part),
+        "dedupe_key",
+    )
 
 
 _ANY_DUE = (

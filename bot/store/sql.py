@@ -7,7 +7,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, any_, bindparam, func, select, true
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Integer,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +33,26 @@ def among(
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     listed = func.json_each(json.dumps(list(values))).table_valued("value")
     return column.in_(select(listed.c.value))
+
+
+def pairs(
+    conn: AsyncConnection, values: Sequence[tuple[int, int]], names: tuple[str, str]
+) -> FromClause:
+    """``values`` as a table of two integer columns, with one parameter per column on
+    PostgreSQL (``unnest`` of two arrays) and one in all on SQLite (a JSON array of
+    pairs read by ``json_each``): as ``among``, for a batch of thousands."""
+    first, second = names
+    if conn.dialect.name == "postgresql":
+        arrays = [
+            bindparam(None, [pair[n] for pair in values], type_=postgresql.ARRAY(Integer))
+            for n in (0, 1)
+        ]
+        return func.unnest(*arrays).table_valued(first, second).render_derived()
+    each = func.json_each(json.dumps(list(values))).table_valued("value")
+    return select(
+        func.json_extract(each.c.value, "$[0]", type_=Integer).label(first),
+        func.json_extract(each.c.value, "$[1]", type_=Integer).label(second),
+    ).subquery()
 
 
 async def insert_ignore(
