@@ -17,7 +17,7 @@ a database without row locks cannot send twice.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -29,10 +29,10 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound
 from bot.outgoing import Splitters
+from bot.store import contacts as contacts_repo
 from bot.store import outbox as outbox_repo
 from bot.store.contacts import Contact
 from bot.store.engine import Store
-from bot.store.outbox import Split
 from bot.store.scheduler_tables import schedule_prefs, scheduled
 from bot.store.sql import among, pairs
 from bot.store.tables import contacts
@@ -102,8 +102,7 @@ def register(job: Job) -> Job:
     return job
 
 
-# A person: the contact (in the order of Contact's fields), then their settings.
-CONTACT_COLUMNS = tuple(contacts.c[f.name] for f in fields(Contact))
+# A person's settings, read after their contact's columns.
 _PREFS_COLUMNS = (
     schedule_prefs.c.contact_id.label("has_prefs"),
     *(c for c in schedule_prefs.c if c.name not in ("contact_id", "planned_until", "updated_at")),
@@ -121,11 +120,11 @@ async def load_people(
         among(conn, schedule_prefs.c.contact_id, listed),
     )
     rows = await conn.execute(
-        select(*CONTACT_COLUMNS, *_PREFS_COLUMNS)
+        select(*contacts_repo.COLUMNS, *_PREFS_COLUMNS)
         .select_from(contacts.outerjoin(schedule_prefs, mine))
         .where(among(conn, contacts.c.id, listed))
     )
-    width = len(CONTACT_COLUMNS)
+    width = len(contacts_repo.COLUMNS)
     people: dict[int, Person] = {}
     for r in rows:
         contact = Contact(*r[:width])
@@ -218,7 +217,7 @@ async def enqueue(
     for (_, contact, outs), same in zip(sends, group_of, strict=True):
         shared = same is not None and len(same) >= SHARED
         single.extend((contact, out) for out in (outs[1:] if shared else outs))
-    messages: list[tuple[str, Split, Outbound]] = []
+    messages: list[tuple[str, outbox_repo.Split, Outbound]] = []
     members: list[tuple[int, int]] = []  # (message index, row id)
     for (channel, *_), alike in groups.items():
         for same in alike:

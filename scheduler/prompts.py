@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.messages import Outbound, Priority
+from bot.store import contacts as contacts_repo
 from bot.store import conversations as convs
 from bot.store import outbox
 from bot.store.contacts import Contact
@@ -36,7 +37,6 @@ from content import texts
 from content.prompt_library import SCALE, Prompt, by_id, pick
 from scheduler import prefs, queue, summaries
 from scheduler.due import (
-    CONTACT_COLUMNS,
     Job,
     Person,
     Verdict,
@@ -124,7 +124,7 @@ async def running_low(
     """Plans for up to ``limit`` subscribers with fewer than ``LOW`` days planned (in
     any zone: the bound is a UTC date), locked (PostgreSQL: others skip them)."""
     rows = await conn.execute(
-        select(schedule_prefs.c.prompt_time, schedule_prefs.c.planned_until, *CONTACT_COLUMNS)
+        select(schedule_prefs.c.prompt_time, schedule_prefs.c.planned_until, *contacts_repo.COLUMNS)
         .join(contacts, contacts.c.id == schedule_prefs.c.contact_id)
         .where(
             schedule_prefs.c.prompt_time.is_not(None),

@@ -4,7 +4,7 @@ callers except to the channel that delivers to them."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,19 +37,15 @@ class Contact:
         return not (self.opted_out or self.unreachable)
 
 
+# A Contact's columns in the order of its fields: selected alongside other tables'
+# (labelled if names clash), a row's values make ``Contact(*values)``.
+COLUMNS = tuple(contacts.c[f.name] for f in fields(Contact))
+
+
 def from_row(row: object) -> Contact:
     """A Contact from any result row that has the contacts table's columns."""
     m = row._mapping  # type: ignore[attr-defined]
-    return Contact(
-        id=m["id"],
-        channel=m["channel"],
-        address=m["address"],
-        ref=m["ref"],
-        opted_out=m["opted_out"],
-        unreachable=m["unreachable"],
-        timezone=m["timezone"],
-        queue=m["queue"],
-    )
+    return Contact(*(m[column.name] for column in COLUMNS))
 
 
 # Built once: every inbound text looks its sender up, and building a statement costs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +48,7 @@ async def record(conn: AsyncConnection, msg: InboundMessage) -> int | None:
 
 
 # The sender, read with their message: one query per message, not two.
-_SENDER = {f.name: contacts.c[f.name].label(f"sender_{f.name}") for f in fields(Contact)}
+_SENDER = tuple(column.label(f"sender_{column.name}") for column in contacts_repo.COLUMNS)
 
 
 def _next_pending() -> Select[Any]:
@@ -61,7 +61,7 @@ def _next_pending() -> Select[Any]:
         )
     )
     return (
-        select(inbox, *_SENDER.values())
+        select(inbox, *_SENDER)
         .join(contacts, contacts.c.id == inbox.c.contact_id)
         .where(inbox.c.status == "pending", ~blocked)
         .order_by(inbox.c.id)
@@ -84,7 +84,7 @@ async def claim_next(conn: AsyncConnection) -> InboxRow | None:
     if row is None:
         return None
     m = row._mapping
-    contact = Contact(**{name: m[column.name] for name, column in _SENDER.items()})
+    contact = Contact(*(m[column.name] for column in _SENDER))
     msg = InboundMessage(
         channel=m["channel"],
         address=contact.address,

@@ -154,7 +154,7 @@ async def enqueue_many(
 async def enqueue_each(
     conn: AsyncConnection,
     messages: Sequence[tuple[str, Split, Outbound]],
-    recipients: Select[tuple[int, int, str]],
+    recipients: Select[int, int, str],
 ) -> None:
     """Queue ``messages`` (each with its channel and splitter) for the (message index,
     contact id, dedupe key) rows ``recipients`` selects, with one INSERT … SELECT in
