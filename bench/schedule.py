@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import event, func, insert, inspect, select, text
 
 from bot.config import Settings
 from bot.segments import split_telegram
@@ -193,12 +193,18 @@ async def prepare(store: Store, reset: bool) -> None:
 
 class Writes:
     """How long each transaction lasted (from its turn at the SQLite writer to its
-    commit), and how long an urgent write made alongside every 10 ms (a webhook's)
-    waited for its own."""
+    commit), how long an urgent write made alongside every 10 ms (a webhook's) waited
+    for its own, and the SQL statements the work itself ran (the probe's left out)."""
 
     def __init__(self, store: Store) -> None:
         self.store, self.held, self.waited = store, list[float](), list[float]()
+        self.statements: list[str] = []
         self._tx = store.tx
+
+    def count(self, *args: Any) -> None:
+        """A ``before_cursor_execute`` listener: args[2] is the statement's SQL."""
+        if args[2] != "SELECT 1":
+            self.statements.append(args[2].lstrip()[:40])
 
     @asynccontextmanager
     async def timed_tx(self, urgent: bool = False) -> AsyncIterator[Any]:
@@ -220,9 +226,12 @@ class Writes:
         stop = asyncio.Event()
         prober = asyncio.create_task(self.probe(stop))
         self.store.tx = self.timed_tx  # type: ignore[method-assign]
+        engine = self.store.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", self.count)
         try:
             yield
         finally:
+            event.remove(engine, "before_cursor_execute", self.count)
             self.store.tx = self._tx  # type: ignore[method-assign]
             stop.set()
             await prober
@@ -234,7 +243,9 @@ class Writes:
             f"  {len(held)} transactions {lasted} median {ms(held, 0.5)} ms, "
             f"max {ms(held, 1)} ms; an urgent write alongside waited "
             f"median {ms(waited, 0.5)} ms, p99 {ms(waited, 0.99)} ms, max {ms(waited, 1)} ms "
-            f"({len(waited)} writes)"
+            f"({len(waited)} writes); {len(self.statements)} statements, of which "
+            f"{sum(sql.startswith('INSERT INTO outbox ') for sql in self.statements)} "
+            "INSERT INTO outbox"
         )
 
 
